@@ -1,0 +1,66 @@
+"""craft-sdk: the official Python SDK for the Craft API.
+
+```python
+from craft_sdk import CraftClient
+
+client = CraftClient()  # reads CRAFT_API_KEY
+project = client.projects.create(name="My Landing Page", template="landing-page")
+```
+"""
+
+from ._client import AsyncCraftClient, CraftClient
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    CraftError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._logging import setup_logging
+from ._types import NOT_GIVEN, NotGiven
+from ._version import __version__
+from .models import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus, User
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APITimeoutError",
+    "AsyncCraftClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "CraftClient",
+    "CraftError",
+    "DeletedProject",
+    "InternalServerError",
+    "NOT_GIVEN",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "Project",
+    "ProjectSettings",
+    "ProjectStats",
+    "ProjectStatus",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "User",
+    "__version__",
+]
+
+setup_logging()
+
+# Tracebacks and reprs say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("craft_sdk."):
+        _obj.__module__ = "craft_sdk"
+del _name, _obj

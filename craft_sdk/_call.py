@@ -1,0 +1,62 @@
+"""`Call[T]`: one API operation described as data, built without any I/O.
+
+Resources turn their arguments into a `Call`; the sync and async clients send it. Everything that
+decides *what* goes on the wire (method, path, query, body) and *how the answer is read* is here
+or in the functions that build calls, so it is written once for both clients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+T = TypeVar("T")
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+QueryValue = str | int | bool
+
+# RFC 9110 section 9.2.2: a client may repeat these without changing the outcome.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Call(Generic[T]):
+    """What to send, and how to turn a successful answer into a `T`."""
+
+    method: Method
+    path: str
+    """Already encoded, relative to the base URL, starting with "/" (see `api_path`)."""
+    parse: Callable[[httpx.Response], T]
+    """Reads a 2xx answer; raises a `CraftError` when it is not what the API promises."""
+    params: Mapping[str, QueryValue] | None = None
+    json: Any = None
+    content: bytes | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether sending this twice has the same effect as sending it once."""
+        return self.method in IDEMPOTENT_METHODS
+
+
+def api_path(*segments: str) -> str:
+    """Join path segments into an encoded path, each segment percent-encoded whole.
+
+    An id can therefore never add a segment, climb out of the base path with `..`, or start a
+    query: `api_path("projects", "a/../b")` is `/projects/a%2F..%2Fb`. Empty, `.` and `..`
+    segments are refused, since servers and proxies collapse them.
+    """
+    return "".join("/" + quote(check_segment(segment), safe="") for segment in segments)
+
+
+def check_segment(segment: str, *, what: str = "id") -> str:
+    """Return `segment` if it can stand as one path segment, else raise `ValueError`."""
+    if not isinstance(segment, str):
+        raise TypeError(f"{what} must be a str, not {type(segment).__name__}")
+    if segment in ("", ".", ".."):
+        raise ValueError(f"{what} must not be empty, '.' or '..' (got {segment!r})")
+    return segment

@@ -1,0 +1,276 @@
+"""`CraftClient` and `AsyncCraftClient`: the only code that differs between sync and async.
+
+A resource method builds a `Call` and hands it to `_send`, which reads top to bottom:
+
+    for each attempt the retry policy allows (tenacity, policy in _retry.py):
+        build the request (_transport.build_request)
+        send it; httpx failures become our errors (_transport.transport_errors)
+        log it, and read the answer into a model or a typed error (Call.parse, _envelope.py)
+
+Everything else the two clients share lives in `_BaseClient`, which does no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, Retrying
+from typing_extensions import Self
+
+from ._call import Call
+from ._config import ClientConfig
+from ._errors import CraftError
+from ._retry import recording_attempt, retry_policy
+from ._transport import ApiKeyAuth, build_request, log_response, transport_errors
+from .models import User
+from .resources.me import me
+from .resources.projects import AsyncProjects, Projects
+
+T = TypeVar("T")
+HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseClient(Generic[HttpClientT]):
+    _config: ClientConfig
+    _http: HttpClientT
+    _owns_http: bool
+    _auth: ApiKeyAuth
+
+    def _init(self, config: ClientConfig, http: HttpClientT, *, owns_http: bool) -> None:
+        self._config = config
+        self._http = http
+        self._owns_http = owns_http
+        self._auth = ApiKeyAuth(config.api_key)
+
+    @property
+    def base_url(self) -> httpx.URL:
+        """The URL every request path is appended to."""
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The httpx timeout of each attempt."""
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request may be retried (so at most 1 + max_retries sends)."""
+        return self._config.max_retries
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> Self:
+        """A client with other options that shares this one's connection pool.
+
+        Cheap enough to call per request: `client.with_options(max_retries=0).projects.get(id)`.
+        Closing it does not close the shared pool; closing the original does.
+        """
+        clone = type(self).__new__(type(self))
+        clone._init(
+            self._config.replace(timeout=timeout, max_retries=max_retries),
+            self._http,
+            owns_http=False,
+        )
+        return clone
+
+    def _retry_policy(self, call: Call[Any]) -> dict[str, Any]:
+        return retry_policy(call, max_retries=self._config.max_retries)
+
+    def _request(self, call: Call[Any]) -> httpx.Request:
+        if self._http.is_closed:
+            raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
+        return build_request(self._http, self._config, call)
+
+    def _finish(self, call: Call[T], response: httpx.Response) -> T:
+        log_response(response)
+        return call.parse(response)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={str(self._config.base_url)!r}, "
+            f"max_retries={self._config.max_retries})"
+        )
+
+
+class CraftClient(_BaseClient[httpx.Client]):
+    """The Craft API client.
+
+    ```python
+    from craft_sdk import CraftClient
+
+    with CraftClient() as client:  # the key from CRAFT_API_KEY
+        project = client.projects.create(name="My Landing Page", template="landing-page")
+    ```
+
+    Args:
+        api_key: Your API key (or an OAuth access token). Defaults to `CRAFT_API_KEY`.
+        base_url: Defaults to `CRAFT_BASE_URL`, else `https://api.craft.fast/v1`. Must be
+            https, except for a loopback host.
+        timeout: Seconds, or an `httpx.Timeout`, for each attempt. Defaults to 60 s (5 s to
+            connect).
+        max_retries: How many times a failed request may be retried. Defaults to 3.
+        default_headers: Extra headers for every request.
+        http_client: Your own `httpx.Client` (for proxies, certificates, transports). The
+            client uses it as it is, never closes it, and never follows its redirects.
+
+    Safe to share between threads; close it (or use `with`) to release its connections.
+    """
+
+    projects: Projects
+    """Create, read, update, archive and delete projects."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        config = ClientConfig.build(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise CraftError(
+                "http_client must be an httpx.Client (for an httpx.AsyncClient, use "
+                "AsyncCraftClient)."
+            )
+        http = http_client or httpx.Client(timeout=config.timeout, follow_redirects=False)
+        self._init(config, http, owns_http=http_client is None)
+
+    def _init(self, config: ClientConfig, http: httpx.Client, *, owns_http: bool) -> None:
+        super()._init(config, http, owns_http=owns_http)
+        self._sleep: Callable[[float], None] = time.sleep
+        self.projects = Projects(self)
+
+    def me(self) -> User:
+        """The user the API key belongs to."""
+        return self._send(me())
+
+    def _send(self, call: Call[T]) -> T:
+        for attempt in Retrying(sleep=self._sleep, **self._retry_policy(call)):
+            with attempt, recording_attempt(attempt.retry_state.attempt_number):
+                request = self._request(call)
+                with transport_errors(request):
+                    response = self._http.send(request, auth=self._auth, follow_redirects=False)
+                return self._finish(call, response)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def close(self) -> None:
+        """Release the connection pool (unless it came from `http_client` or `with_options`)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
+    """The Craft API client for asyncio: the same surface as `CraftClient`, awaited.
+
+    ```python
+    from craft_sdk import AsyncCraftClient
+
+    async with AsyncCraftClient() as client:  # the key from CRAFT_API_KEY
+        project = await client.projects.get("proj_abc123")
+    ```
+
+    Args:
+        api_key: Your API key (or an OAuth access token). Defaults to `CRAFT_API_KEY`.
+        base_url: Defaults to `CRAFT_BASE_URL`, else `https://api.craft.fast/v1`. Must be
+            https, except for a loopback host.
+        timeout: Seconds, or an `httpx.Timeout`, for each attempt. Defaults to 60 s (5 s to
+            connect).
+        max_retries: How many times a failed request may be retried. Defaults to 3.
+        default_headers: Extra headers for every request.
+        http_client: Your own `httpx.AsyncClient` (for proxies, certificates, transports). The
+            client uses it as it is, never closes it, and never follows its redirects.
+
+    Safe to share between the tasks of one event loop; close it (or use `async with`) to release
+    its connections.
+    """
+
+    projects: AsyncProjects
+    """Create, read, update, archive and delete projects."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        config = ClientConfig.build(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise CraftError(
+                "http_client must be an httpx.AsyncClient (for an httpx.Client, use CraftClient)."
+            )
+        http = http_client or httpx.AsyncClient(timeout=config.timeout, follow_redirects=False)
+        self._init(config, http, owns_http=http_client is None)
+
+    def _init(self, config: ClientConfig, http: httpx.AsyncClient, *, owns_http: bool) -> None:
+        super()._init(config, http, owns_http=owns_http)
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.projects = AsyncProjects(self)
+
+    async def me(self) -> User:
+        """The user the API key belongs to."""
+        return await self._send(me())
+
+    async def _send(self, call: Call[T]) -> T:
+        async for attempt in AsyncRetrying(sleep=self._sleep, **self._retry_policy(call)):
+            with attempt, recording_attempt(attempt.retry_state.attempt_number):
+                request = self._request(call)
+                with transport_errors(request):
+                    response = await self._http.send(
+                        request, auth=self._auth, follow_redirects=False
+                    )
+                return self._finish(call, response)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def aclose(self) -> None:
+        """Release the connection pool (unless it came from `http_client` or `with_options`)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

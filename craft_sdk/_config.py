@@ -1,0 +1,187 @@
+"""Client settings: read from arguments or the environment, checked once, then frozen.
+
+Every check here runs when a client is built, so a bad key, header or URL fails at the line that
+made the client instead of at the first request, and no message ever repeats a secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import math
+import os
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from ._errors import CraftError
+
+API_KEY_ENV: Final = "CRAFT_API_KEY"
+BASE_URL_ENV: Final = "CRAFT_BASE_URL"
+DEFAULT_BASE_URL: Final = "https://api.craft.fast/v1"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
+# The API reference says the official SDKs retry 3 times on their own.
+DEFAULT_MAX_RETRIES: Final = 3
+
+# Header names the client sets itself; letting default_headers override them would send the key
+# somewhere else or break framing.
+_RESERVED_HEADERS: Final = frozenset(
+    {"authorization", "host", "content-length", "transfer-encoding"}
+)
+# RFC 9110 token characters, for header names.
+_TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+class Secret:
+    """A string that does not show itself: repr, str and f-strings print a mask."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConfig:
+    """The checked settings of one client; `with_options` makes a changed copy."""
+
+    api_key: Secret
+    base_url: httpx.URL
+    timeout: httpx.Timeout
+    max_retries: int
+    default_headers: Mapping[str, str]
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        default_headers: Mapping[str, str] | None,
+    ) -> ClientConfig:
+        return cls(
+            api_key=Secret(resolve_api_key(api_key)),
+            base_url=resolve_base_url(base_url),
+            timeout=resolve_timeout(DEFAULT_TIMEOUT if timeout is None else timeout),
+            max_retries=resolve_max_retries(
+                DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+            ),
+            default_headers=resolve_headers(default_headers or {}),
+        )
+
+    def replace(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> ClientConfig:
+        changes: dict[str, object] = {}
+        if timeout is not None:
+            changes["timeout"] = resolve_timeout(timeout)
+        if max_retries is not None:
+            changes["max_retries"] = resolve_max_retries(max_retries)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    if api_key is None:
+        api_key = os.environ.get(API_KEY_ENV)
+    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
+        raise CraftError(
+            f"No Craft API key: pass api_key=... or set the {API_KEY_ENV} environment variable. "
+            "Create a key under Account Settings > API Keys."
+        )
+    if not isinstance(api_key, str):
+        raise CraftError(f"api_key must be a str, not {type(api_key).__name__}.")
+    if not _is_header_safe(api_key):
+        raise CraftError(
+            "The API key contains a character that cannot go in an HTTP header (a line break, "
+            "NUL, another control character or non-ASCII text); check for a stray newline."
+        )
+    return api_key
+
+
+def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise CraftError(f"base_url is not a valid URL: {exc}") from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise CraftError("base_url must be an absolute https:// URL, such as " + DEFAULT_BASE_URL)
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise CraftError(
+            "base_url uses plain http:// for a host that is not loopback; the API key would "
+            "cross the network unencrypted. Use https://."
+        )
+    if url.userinfo or url.query or url.fragment:
+        raise CraftError("base_url must not carry credentials, a query or a fragment.")
+    # Normalise to no trailing slash: paths are appended as "/projects/...".
+    return url.copy_with(raw_path=url.raw_path.rstrip(b"/"))
+
+
+def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise CraftError(f"timeout must be seconds or an httpx.Timeout, not {timeout!r}.")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise CraftError(f"timeout must be a positive number of seconds, not {timeout!r}.")
+    return httpx.Timeout(float(timeout))
+
+
+def resolve_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise CraftError(f"max_retries must be a whole number >= 0, not {max_retries!r}.")
+    return max_retries
+
+
+def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or not set(name) <= _TOKEN_CHARS:
+            raise CraftError(f"default_headers has an invalid header name: {name!r}.")
+        if name.lower() in _RESERVED_HEADERS:
+            raise CraftError(
+                f"default_headers may not set {name}: the client sets it itself"
+                + (" (pass the key as api_key=...)." if name.lower() == "authorization" else ".")
+            )
+        # The value is never echoed: it may well be a credential.
+        if not isinstance(value, str) or not _is_header_safe(value):
+            raise CraftError(
+                f"default_headers[{name!r}] must be a str of printable ASCII without CR, LF or NUL."
+            )
+        checked[name] = value
+    return checked
+
+
+def _is_header_safe(value: str) -> bool:
+    # Printable ASCII and tab, as h11 allows; checked here because httpx only fails at send
+    # time, with an error message that contains the whole value.
+    return all(c == "\t" or " " <= c <= "~" for c in value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,140 @@
+"""The one module that knows the API's envelope.
+
+Success: `{"success": true, "data": ...}` (lists add `"pagination"`).
+Failure: `{"success": false, "error": {"code": ..., "message": ..., "details": {...}}}`, where a
+429 adds `error.retryAfter`. A 2xx whose body says `"success": false` is a failure too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+
+import httpx
+import pydantic
+
+from ._errors import APIError, APIResponseValidationError, RateLimitError, error_class
+from ._retry import server_requested_wait
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+# Assumed: the reference names no request-id header; these are the common spellings.
+REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-craft-request-id")
+
+
+def read_envelope(response: httpx.Response) -> dict[str, Any]:
+    """The envelope of a successful answer, or raise the error it describes."""
+    if not response.is_success:
+        raise error_from_response(response)
+    body = _decode_json(response)
+    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
+        raise APIResponseValidationError(
+            "The API's answer is not the {success, data} envelope.", response=response, body=body
+        )
+    if body["success"] is not True:
+        raise error_from_response(response, body)
+    if "data" not in body:
+        raise APIResponseValidationError(
+            "The API's answer says success but holds no data.", response=response, body=body
+        )
+    return body
+
+
+def data(model: type[M]) -> Callable[[httpx.Response], M]:
+    """A parser that reads the envelope's `data` as a `model`."""
+
+    def parse(response: httpx.Response) -> M:
+        body = read_envelope(response)
+        return validate(model, body["data"], response=response, body=body)
+
+    return parse
+
+
+def validate(model: type[M], value: object, *, response: httpx.Response, body: object) -> M:
+    """`model.model_validate(value)`, failing as `APIResponseValidationError`."""
+    try:
+        return model.model_validate(value)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '<data>'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)[:3]
+        )
+        raise APIResponseValidationError(
+            f"The API's answer does not fit {model.__name__}: {problems}",
+            response=response,
+            body=body,
+        ) from None
+
+
+def error_from_response(response: httpx.Response, body: object = ...) -> APIError:
+    """The typed error an error answer stands for; never raises on a malformed body."""
+    if body is ...:
+        body = _decode_json_leniently(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    fields: Mapping[str, Any] = error if isinstance(error, dict) else {}
+    code = _str_or_none(fields.get("code"))
+    message = _str_or_none(fields.get("message")) or _describe_status(response)
+    details = fields.get("details")
+    cls = error_class(response.status_code, code)
+    kwargs: dict[str, Any] = {
+        "status_code": response.status_code,
+        "code": code,
+        "details": details if isinstance(details, dict) else None,
+        "request_id": request_id_of(response),
+        "body": body,
+        "response": response,
+    }
+    if issubclass(cls, RateLimitError):
+        kwargs["retry_after"] = server_requested_wait(
+            response.headers, fields.get("retryAfter"), now=time.time()
+        )
+    return cls(message, **kwargs)
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _decode_json(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content)
+    # ValueError covers JSONDecodeError and UnicodeDecodeError; deep nesting overflows the stack.
+    except (ValueError, RecursionError):
+        raise APIResponseValidationError(
+            f"The API's answer is not JSON (Content-Type: "
+            f"{response.headers.get('content-type', 'none')}).",
+            response=response,
+            body=_text_or_none(response),
+        ) from None
+
+
+def _decode_json_leniently(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):
+        return _text_or_none(response)
+
+
+def _text_or_none(response: httpx.Response) -> str | None:
+    return response.text or None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _describe_status(response: httpx.Response) -> str:
+    if response.is_redirect:
+        return (
+            f"The API answered with a redirect ({response.status_code}); craft-sdk does not "
+            "follow redirects, so that credentials never leave the configured base URL."
+        )
+    if response.is_success:
+        return "The API reported a failure without an error object."
+    return response.reason_phrase or "Unexpected status"

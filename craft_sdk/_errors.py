@@ -1,0 +1,234 @@
+"""Every error craft-sdk raises.
+
+Our exception hierarchy:
+
+* CraftError                         anything craft-sdk raises on purpose (configuration included)
+  + APIError                         the API answered, and the answer is an error
+  | + BadRequestError                400, or code INVALID_*
+  | + AuthenticationError            401, or code UNAUTHORIZED
+  | + PermissionDeniedError          403, or code FORBIDDEN
+  | + NotFoundError                  404, or code *_NOT_FOUND
+  | + ConflictError                  409
+  | + UnprocessableEntityError       422
+  | + RateLimitError                 429, or code RATE_LIMIT_EXCEEDED; has .retry_after
+  | + InternalServerError            5xx
+  + APIConnectionError               no usable answer: the connection failed or broke
+  | + APITimeoutError                ...because a timeout ran out
+  + APIResponseValidationError       an answer came, but it is not what the API promises
+
+Which class an error response becomes is decided in one place, `error_class()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "CraftError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+def _restore(cls: type[CraftError], args: tuple[Any, ...], state: dict[str, Any]) -> CraftError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class CraftError(Exception):
+    """The base of every error craft-sdk raises: catch this to catch them all."""
+
+    attempts: int = 1
+    """How many times the request was sent before this error was raised (retries included)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat the default pickling of exceptions, which calls
+        # cls(*args); rebuilding from the instance's state works for every subclass.
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+class APIError(CraftError):
+    """The API answered with an error: a non-2xx status, or a body that says `"success": false`."""
+
+    status_code: int
+    """The HTTP status of the answer (200 when a 2xx body said `"success": false`)."""
+    code: str | None
+    """The API's error code from the envelope, such as `PROJECT_NOT_FOUND`, when it sent one."""
+    message: str
+    """The API's explanation, or a description of the status when the body had none."""
+    details: Mapping[str, Any] | None
+    """The envelope's `error.details`, when present."""
+    request_id: str | None
+    """The id the server gave this request (from `X-Request-Id`); quote it to Craft support."""
+    body: object
+    """The decoded JSON body if it was valid JSON, else the body as text (None when empty)."""
+    response: httpx.Response | None
+    """The HTTP response, its body already read. Its request carries no credentials."""
+    may_have_succeeded: bool
+    """True for a 5xx: the API may have done the work before failing, so check before redoing
+    a write. False for a 4xx, which the API refused without acting on it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        body: object = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.details = details
+        self.request_id = request_id
+        self.body = body
+        self.response = response
+        self.may_have_succeeded = status_code >= 500
+
+    def __str__(self) -> str:
+        # One line that answers "what happened and what do I tell support":
+        #   404 PROJECT_NOT_FOUND: Project not found (request_id: req_123)
+        head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
+        tail = f" (request_id: {self.request_id})" if self.request_id else ""
+        return f"{head}: {self.message}{tail}"
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed or a parameter is invalid."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key or access token is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key is valid but may not do this (or a plan limit was reached)."""
+
+
+class NotFoundError(APIError):
+    """404: no such project, file or deployment, or it belongs to someone else."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the current state of the resource."""
+
+
+class UnprocessableEntityError(APIError):
+    """422: the request was well-formed but its values were refused."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests for this key; wait `retry_after` seconds before the next."""
+
+    retry_after: float | None
+    """Seconds the server asked us to wait, when it said (Retry-After or error.retryAfter)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIError):
+    """5xx: the API failed; the request may or may not have taken effect."""
+
+
+class APIConnectionError(CraftError):
+    """No usable answer arrived: the connection could not be made, or broke off."""
+
+    may_have_succeeded: bool
+    """False when the request provably never reached the server (it could not connect); True
+    when it may have been received and acted on before the connection failed."""
+
+    def __init__(
+        self,
+        message: str = "Connection to the Craft API failed.",
+        *,
+        may_have_succeeded: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.may_have_succeeded = may_have_succeeded
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout ran out before the answer was complete."""
+
+    def __init__(
+        self,
+        message: str = "The request to the Craft API timed out.",
+        *,
+        may_have_succeeded: bool = True,
+    ) -> None:
+        super().__init__(message, may_have_succeeded=may_have_succeeded)
+
+
+class APIResponseValidationError(CraftError):
+    """An answer came, but it is not what the API promises: not JSON, not the envelope, or data
+    that does not fit the model. The request itself may have taken effect."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        # The API answered 2xx, so whatever was asked was most likely done.
+        self.may_have_succeeded = True
+
+
+_ERROR_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+# Codes the API documents (see craft-api.md, "Error codes"); used only when the status does not
+# decide, as for a 2xx whose body says "success": false.
+_ERROR_BY_CODE: dict[str, type[APIError]] = {
+    "UNAUTHORIZED": AuthenticationError,
+    "FORBIDDEN": PermissionDeniedError,
+    "RATE_LIMIT_EXCEEDED": RateLimitError,
+}
+
+
+def error_class(status_code: int, code: str | None) -> type[APIError]:
+    """The error class for an answer: by status when the status is an error we know; for a 2xx
+    whose body says `"success": false`, by the envelope's code; else the plain `APIError` (which
+    still carries the code)."""
+    if status_code in _ERROR_BY_STATUS:
+        return _ERROR_BY_STATUS[status_code]
+    if 500 <= status_code <= 599:
+        return InternalServerError
+    if not 200 <= status_code <= 299 or code is None:
+        return APIError
+    if code in _ERROR_BY_CODE:
+        return _ERROR_BY_CODE[code]
+    if code.endswith("_NOT_FOUND"):
+        return NotFoundError
+    if code.startswith("INVALID_"):
+        return BadRequestError
+    return APIError

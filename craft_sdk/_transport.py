@@ -1,0 +1,133 @@
+"""What both clients put on, and take off, every request: the one shared transport layer.
+
+* `build_request` turns a `Call` into an `httpx.Request` on the configured base URL;
+* `ApiKeyAuth` adds the key (httpx runs the same `auth_flow` for sync and async clients);
+* `transport_errors` translates httpx's exceptions into ours, at exactly this one boundary, and
+  takes the key back off the request so that no exception, response or log carries it;
+* `log_response` writes the one line per request that `CRAFT_LOG` turns on.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import httpx
+
+from ._call import Call
+from ._config import ClientConfig, Secret
+from ._envelope import request_id_of
+from ._errors import APIConnectionError, APITimeoutError
+from ._version import __version__
+
+logger = logging.getLogger("craft_sdk")
+
+USER_AGENT: Final = (
+    f"craft-sdk-python/{__version__} "
+    f"{platform.python_implementation()}/{platform.python_version()} httpx/{httpx.__version__}"
+)
+REDACTED: Final = "[redacted]"
+
+# httpx failures that happen before a single byte of the request is written: the server cannot
+# have seen the request, so any method may be retried.
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ApiKeyAuth(httpx.Auth):
+    """Sends the key as `Authorization: Bearer <key>` (OAuth access tokens go the same way)."""
+
+    def __init__(self, api_key: Secret) -> None:
+        self._api_key = api_key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "ApiKeyAuth(api_key=Secret('**********'))"
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient, config: ClientConfig, call: Call[Any]
+) -> httpx.Request:
+    """The request for `call`. The URL is the base URL plus the call's encoded path, so no
+    argument can point the client at another host or outside the base path."""
+    url = config.base_url.copy_with(raw_path=config.base_url.raw_path + call.path.encode("ascii"))
+    headers = {
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+        **config.default_headers,
+        **call.headers,
+    }
+    return http.build_request(
+        call.method,
+        url,
+        params=dict(call.params) if call.params else None,
+        json=call.json,
+        content=call.content,
+        headers=headers,
+        timeout=config.timeout,
+    )
+
+
+@contextmanager
+def transport_errors(request: httpx.Request) -> Iterator[None]:
+    """Translate httpx's failures into `APIConnectionError` / `APITimeoutError`, and redact the
+    request's credentials once it has been sent, whether it succeeded or not."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(
+            f"{_describe(request)} timed out ({type(exc).__name__}).",
+            may_have_succeeded=not isinstance(exc, _NOT_SENT),
+        ) from exc
+    except httpx.RequestError as exc:
+        raise APIConnectionError(
+            f"{_describe(request)} failed: {type(exc).__name__}: {exc}",
+            may_have_succeeded=not isinstance(exc, _NOT_SENT),
+        ) from exc
+    finally:
+        # httpx adds the header to this very object, and every response and httpx exception
+        # keeps a reference to it.
+        if "Authorization" in request.headers:
+            request.headers["Authorization"] = REDACTED
+
+
+def log_response(response: httpx.Response) -> None:
+    request = response.request
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "%s %s -> %d in %.0f ms (request_id: %s)",
+            request.method,
+            request.url.raw_path.decode("ascii", "replace"),
+            response.status_code,
+            _elapsed_ms(response),
+            request_id_of(response) or "-",
+        )
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "request headers: %s; response headers: %s",
+            redacted_headers(request.headers),
+            redacted_headers(response.headers),
+        )
+
+
+def redacted_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {
+        name: REDACTED if name.lower() in ("authorization", "proxy-authorization") else value
+        for name, value in headers.items()
+    }
+
+
+def _describe(request: httpx.Request) -> str:
+    return f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
+
+
+def _elapsed_ms(response: httpx.Response) -> float:
+    try:
+        return response.elapsed.total_seconds() * 1000
+    except RuntimeError:  # elapsed is only set once the response is closed
+        return float("nan")

@@ -1,0 +1,28 @@
+"""Small shared types."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+
+class NotGiven:
+    """The type of `NOT_GIVEN`: "leave this unchanged", as opposed to `None`, which clears it.
+
+    Used only where that difference exists, as in `projects.update(description=None)`.
+    """
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:  # one instance, so `is NOT_GIVEN` always works (even unpickled)
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()

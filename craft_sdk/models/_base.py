@@ -1,0 +1,36 @@
+"""What every model shares: snake_case attributes read from camelCase wire names, unknown fields
+kept, and timestamps that are always timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+def _assume_utc(value: datetime) -> datetime:
+    # The API sends ISO-8601 UTC; a timestamp without an offset is UTC, never local time.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+"""A `datetime` that is always timezone-aware."""
+
+
+class CraftModel(BaseModel):
+    """Base of every API object: attributes in snake_case, fields the SDK does not know yet kept
+    (under their wire names, in `model_extra`), `to_dict()` back in the API's own spelling."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        # Validation errors name the field, not the value: values may be private.
+        hide_input_in_errors=True,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as the API spells it (camelCase), unknown fields included."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from ._base import CraftModel
+
+
+class User(CraftModel):
+    """The user an API key or access token belongs to."""
+
+    id: str
+    """The user id, such as "user_abc123"."""
+    email: str | None = None
+    name: str | None = None

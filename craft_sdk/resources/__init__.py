@@ -1,0 +1,5 @@
+"""The API's resources: call builders plus their sync and async shells."""
+
+from .projects import AsyncProjects, Projects
+
+__all__ = ["AsyncProjects", "Projects"]

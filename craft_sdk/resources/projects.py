@@ -1,0 +1,177 @@
+"""`client.projects`: create, read, update, archive and delete projects.
+
+The functions at the top build the calls (and check arguments before anything is sent); the two
+classes below only send them, one line a method.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from .._call import Call, api_path
+from .._checks import check_choice, check_text
+from .._envelope import data
+from .._types import NOT_GIVEN, NotGiven
+from ..models import DeletedProject, Project, ProjectStatus
+from ._base import AsyncResource, SyncResource
+
+# Limits from the Projects API reference.
+NAME_MAX_LENGTH: Final = 100
+DESCRIPTION_MAX_LENGTH: Final = 500
+PROJECT_STATUSES: Final = ("active", "archived")
+
+_project = data(Project)
+
+
+def _create(name: str, description: str | None, template: str | None) -> Call[Project]:
+    body: dict[str, Any] = {"name": _check_name(name)}
+    if description is not None:
+        body["description"] = _check_description(description)
+    if template is not None:
+        body["template"] = check_text("template", template, max_length=None)
+    return Call("POST", api_path("projects"), parse=_project, json=body)
+
+
+def _get(project_id: str) -> Call[Project]:
+    return Call("GET", api_path("projects", project_id), parse=_project)
+
+
+def _update(
+    project_id: str,
+    *,
+    name: str | NotGiven = NOT_GIVEN,
+    description: str | NotGiven | None = NOT_GIVEN,
+    status: ProjectStatus | NotGiven = NOT_GIVEN,
+) -> Call[Project]:
+    body: dict[str, Any] = {}
+    if not isinstance(name, NotGiven):
+        body["name"] = _check_name(name)
+    if not isinstance(description, NotGiven):
+        # None is sent as null: it clears the description.
+        body["description"] = None if description is None else _check_description(description)
+    if not isinstance(status, NotGiven):
+        body["status"] = _check_status(status)
+    if not body:
+        raise ValueError("projects.update needs at least one of name, description or status")
+    return Call("PATCH", api_path("projects", project_id), parse=_project, json=body)
+
+
+def _delete(project_id: str) -> Call[DeletedProject]:
+    return Call("DELETE", api_path("projects", project_id), parse=data(DeletedProject))
+
+
+class Projects(SyncResource):
+    """Craft projects: `client.projects`."""
+
+    def create(
+        self, *, name: str, description: str | None = None, template: str | None = None
+    ) -> Project:
+        """Create a project.
+
+        Args:
+            name: 1 to 100 characters.
+            description: Up to 500 characters.
+            template: A template to start from, such as "landing-page" or "dashboard".
+
+        A create is never retried after the request may have reached the API, so it cannot make
+        two projects; if it fails with `may_have_succeeded`, list your projects before retrying.
+        """
+        return self._client._send(_create(name, description, template))
+
+    def get(self, project_id: str) -> Project:
+        """Fetch one project, with its `settings` and `stats`."""
+        return self._client._send(_get(project_id))
+
+    def update(
+        self,
+        project_id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        status: ProjectStatus | NotGiven = NOT_GIVEN,
+    ) -> Project:
+        """Change a project's name, description or status; fields not given stay as they are.
+
+        `description=None` clears the description. The answer may hold only the changed fields.
+        """
+        return self._client._send(
+            _update(project_id, name=name, description=description, status=status)
+        )
+
+    def archive(self, project_id: str) -> Project:
+        """Archive a project (the same as `update(project_id, status="archived")`)."""
+        return self._client._send(_update(project_id, status="archived"))
+
+    def unarchive(self, project_id: str) -> Project:
+        """Make an archived project active again (`update(project_id, status="active")`)."""
+        return self._client._send(_update(project_id, status="active"))
+
+    def delete(self, project_id: str) -> DeletedProject:
+        """Delete a project and all its files, permanently."""
+        return self._client._send(_delete(project_id))
+
+
+class AsyncProjects(AsyncResource):
+    """Craft projects: `client.projects`."""
+
+    async def create(
+        self, *, name: str, description: str | None = None, template: str | None = None
+    ) -> Project:
+        """Create a project.
+
+        Args:
+            name: 1 to 100 characters.
+            description: Up to 500 characters.
+            template: A template to start from, such as "landing-page" or "dashboard".
+
+        A create is never retried after the request may have reached the API, so it cannot make
+        two projects; if it fails with `may_have_succeeded`, list your projects before retrying.
+        """
+        return await self._client._send(_create(name, description, template))
+
+    async def get(self, project_id: str) -> Project:
+        """Fetch one project, with its `settings` and `stats`."""
+        return await self._client._send(_get(project_id))
+
+    async def update(
+        self,
+        project_id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        status: ProjectStatus | NotGiven = NOT_GIVEN,
+    ) -> Project:
+        """Change a project's name, description or status; fields not given stay as they are.
+
+        `description=None` clears the description. The answer may hold only the changed fields.
+        """
+        return await self._client._send(
+            _update(project_id, name=name, description=description, status=status)
+        )
+
+    async def archive(self, project_id: str) -> Project:
+        """Archive a project (the same as `update(project_id, status="archived")`)."""
+        return await self._client._send(_update(project_id, status="archived"))
+
+    async def unarchive(self, project_id: str) -> Project:
+        """Make an archived project active again (`update(project_id, status="active")`)."""
+        return await self._client._send(_update(project_id, status="active"))
+
+    async def delete(self, project_id: str) -> DeletedProject:
+        """Delete a project and all its files, permanently."""
+        return await self._client._send(_delete(project_id))
+
+
+def _check_name(name: str) -> str:
+    return check_text("name", name, max_length=NAME_MAX_LENGTH)
+
+
+def _check_description(description: str) -> str:
+    return check_text("description", description, max_length=DESCRIPTION_MAX_LENGTH, empty=True)
+
+
+def _check_status(status: str) -> str:
+    return check_choice("status", status, PROJECT_STATUSES)
+
+
+__all__ = ["AsyncProjects", "Projects"]
