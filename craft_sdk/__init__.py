@@ -24,7 +24,7 @@ from ._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from ._logging import setup_logging
+from ._logging import setup_logging as _setup_logging
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .models import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus, User
@@ -56,7 +56,7 @@ __all__ = [
     "__version__",
 ]
 
-setup_logging()
+_setup_logging()
 
 # Tracebacks and reprs say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError.
 for _name in __all__:

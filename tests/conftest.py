@@ -1,0 +1,116 @@
+"""Shared fixtures: clients pointed at the default base URL, with respx standing in for the API.
+
+Every test talks to respx or to a server on 127.0.0.1; no sleep is real (`sleeps` records them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+import respx
+
+from craft_sdk import AsyncCraftClient, CraftClient
+
+BASE_URL = "https://api.craft.fast/v1"
+API_KEY = "sk_test_9f8e7d6c5b4a"
+
+
+def ok(data: Any, **extra: Any) -> dict[str, Any]:
+    """A success envelope."""
+    return {"success": True, "data": data, **extra}
+
+
+def failure(code: str, message: str = "Something went wrong", **error: Any) -> dict[str, Any]:
+    """An error envelope."""
+    return {"success": False, "error": {"code": code, "message": message, **error}}
+
+
+PROJECT = {
+    "id": "proj_abc123",
+    "name": "My Landing Page",
+    "description": "A page",
+    "status": "active",
+    "template": "landing-page",
+    "previewUrl": "https://preview.craft.fast/proj_abc123",
+    "createdAt": "2024-01-15T12:30:00Z",
+    "updatedAt": "2024-01-16T08:00:00Z",
+    "settings": {"framework": "react", "styling": "tailwind"},
+    "stats": {"files": 12, "lastEditedAt": "2024-01-16T08:00:00Z"},
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests decide the environment themselves; a developer's own key must never leak in.
+    for name in ("CRAFT_API_KEY", "CRAFT_BASE_URL", "CRAFT_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The waits the client asked for, in order (the clients below record instead of sleeping)."""
+    return []
+
+
+@pytest.fixture
+def client(sleeps: list[float]) -> Iterator[CraftClient]:
+    with CraftClient(api_key=API_KEY) as craft:
+        craft._sleep = sleeps.append
+        yield craft
+
+
+@pytest.fixture
+async def async_client(sleeps: list[float]) -> AsyncIterator[AsyncCraftClient]:
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with AsyncCraftClient(api_key=API_KEY) as craft:
+        craft._sleep = record
+        yield craft
+
+
+Runner = Callable[[Callable[[Any], Any]], Any]
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request: pytest.FixtureRequest, sleeps: list[float]) -> Iterator[Runner]:
+    """Runs one operation on a CraftClient, or awaits it on an AsyncCraftClient, so that each
+    test is written once and proves both clients: `run(lambda c: c.projects.get("proj_1"))`.
+
+    Extra client options come from `@pytest.mark.client_options(max_retries=0, ...)`.
+    """
+    marker = request.node.get_closest_marker("client_options")
+    options: dict[str, Any] = {"api_key": API_KEY, **(marker.kwargs if marker else {})}
+
+    if request.param == "sync":
+        with CraftClient(**options) as craft:
+            craft._sleep = sleeps.append
+            yield lambda operation: operation(craft)
+        return
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def run_async(operation: Callable[[Any], Any]) -> Any:
+        async def main() -> Any:
+            async with AsyncCraftClient(**options) as craft:
+                craft._sleep = record
+                return await operation(craft)
+
+        return asyncio.run(main())
+
+    yield run_async

@@ -1,0 +1,97 @@
+"""Both clients over real sockets to a server on 127.0.0.1: what respx cannot show (connection
+pooling, event-loop binding, bytes on the wire)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import craft_sdk
+from craft_sdk import AsyncCraftClient, CraftClient
+
+from .conftest import API_KEY, PROJECT, failure, ok
+from .loopback import LoopbackServer, Reply, SeenRequest
+
+
+def craft_api(request: SeenRequest) -> Reply:
+    """A small stand-in for the API: enough routes for these tests."""
+    if request.path == "/v1/me":
+        return Reply(200, json=ok({"id": "user_1", "email": "ada@example.com", "name": "Ada"}))
+    if request.method == "POST" and request.path == "/v1/projects":
+        return Reply(201, json=ok({**PROJECT, "name": request.json()["name"]}))
+    if request.path == "/v1/projects/proj_abc123":
+        return Reply(200, json=ok(PROJECT), headers={"X-Request-Id": "req_ok"})
+    return Reply(
+        404,
+        json=failure("PROJECT_NOT_FOUND", "Project not found"),
+        headers={"X-Request-Id": "req_404"},
+    )
+
+
+@pytest.mark.anyio
+async def test_async_client_against_a_real_server() -> None:
+    with LoopbackServer(craft_api) as server:
+        async with AsyncCraftClient(api_key=API_KEY, base_url=server.url) as client:
+            user, project, created = await asyncio.gather(
+                client.me(),
+                client.projects.get("proj_abc123"),
+                client.projects.create(name="Over the wire"),
+            )
+            with pytest.raises(craft_sdk.NotFoundError) as caught:
+                await client.projects.get("proj_missing")
+    assert user.email == "ada@example.com"
+    assert project.settings is not None
+    assert project.settings.styling == "tailwind"
+    assert created.name == "Over the wire"
+    assert str(caught.value) == "404 PROJECT_NOT_FOUND: Project not found (request_id: req_404)"
+    create = next(r for r in server.requests if r.method == "POST")
+    assert json.loads(create.body) == {"name": "Over the wire"}
+    assert create.headers["content-type"] == "application/json"
+    for request in server.requests:
+        assert request.headers["authorization"] == f"Bearer {API_KEY}"
+        assert request.headers["user-agent"].startswith("craft-sdk-python/")
+
+
+@pytest.mark.anyio
+async def test_async_client_retries_over_a_real_connection() -> None:
+    answers = iter([Reply(503, body=b"busy"), Reply(200, json=ok({"id": "user_1"}))])
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    with LoopbackServer(lambda request: next(answers)) as server:
+        async with AsyncCraftClient(api_key=API_KEY, base_url=server.url) as client:
+            client._sleep = record
+            assert (await client.me()).id == "user_1"
+    assert len(server.requests) == 2
+    assert len(waits) == 1
+
+
+def test_sync_client_against_a_real_server() -> None:
+    with (
+        LoopbackServer(craft_api) as server,
+        CraftClient(api_key=API_KEY, base_url=server.url) as client,
+    ):
+        assert client.me().name == "Ada"
+        assert client.projects.get("proj_abc123").id == "proj_abc123"
+        with pytest.raises(craft_sdk.NotFoundError):
+            client.projects.get("nope")
+    assert [r.path for r in server.requests] == [
+        "/v1/me",
+        "/v1/projects/proj_abc123",
+        "/v1/projects/nope",
+    ]
+
+
+def test_nothing_listening_is_a_connection_error_that_was_never_sent() -> None:
+    with LoopbackServer(craft_api) as server:
+        url = server.url  # the port is free again once the server is gone
+    client = CraftClient(api_key=API_KEY, base_url=url, max_retries=0)
+    with pytest.raises(craft_sdk.APIConnectionError) as caught:
+        client.me()
+    assert caught.value.may_have_succeeded is False
+    assert not isinstance(caught.value, craft_sdk.APITimeoutError)
+    client.close()

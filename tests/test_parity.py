@@ -1,0 +1,70 @@
+"""The sync and async surfaces cannot drift: same methods, parameters, defaults, annotations and
+docstrings, with every async method a coroutine function."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk.resources import AsyncProjects, Projects
+
+# Methods that differ by design: closing and the context-manager protocol.
+LIFECYCLE = {"close", "aclose"}
+
+PAIRS = [(CraftClient, AsyncCraftClient), (Projects, AsyncProjects)]
+
+
+def public_methods(cls: type) -> dict[str, object]:
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_") and name not in LIFECYCLE
+    }
+
+
+@pytest.mark.parametrize(("sync_class", "async_class"), PAIRS)
+def test_same_methods(sync_class: type, async_class: type) -> None:
+    assert public_methods(sync_class).keys() == public_methods(async_class).keys()
+    assert public_methods(sync_class)  # the comparison is not vacuous
+
+
+@pytest.mark.parametrize(("sync_class", "async_class"), PAIRS)
+def test_same_signatures_and_docstrings(sync_class: type, async_class: type) -> None:
+    async_methods = public_methods(async_class)
+    for name, sync_method in public_methods(sync_class).items():
+        async_method = async_methods[name]
+        assert inspect.signature(sync_method) == inspect.signature(async_method), name  # type: ignore[arg-type]
+        assert inspect.getdoc(sync_method) == inspect.getdoc(async_method), name
+        assert inspect.getdoc(sync_method), f"{sync_class.__name__}.{name} has no docstring"
+
+
+@pytest.mark.parametrize(("sync_class", "async_class"), PAIRS)
+def test_async_methods_are_coroutines_and_sync_ones_are_not(
+    sync_class: type, async_class: type
+) -> None:
+    for name, method in public_methods(async_class).items():
+        if name == "with_options":  # shared: returns a client, awaits nothing
+            continue
+        assert inspect.iscoroutinefunction(method), name
+    for name, method in public_methods(sync_class).items():
+        assert not inspect.iscoroutinefunction(method), name
+
+
+def test_same_resources_and_constructor() -> None:
+    sync_client = CraftClient(api_key="sk_parity")
+    async_client = AsyncCraftClient(api_key="sk_parity")
+    resources = {name for name, value in vars(sync_client).items() if not name.startswith("_")}
+    assert resources == {name for name in vars(async_client) if not name.startswith("_")}
+    assert resources == {"projects"}
+    sync_parameters = inspect.signature(CraftClient).parameters
+    async_parameters = inspect.signature(AsyncCraftClient).parameters
+    assert list(sync_parameters) == list(async_parameters)
+    differing = {
+        name
+        for name in sync_parameters
+        if sync_parameters[name].annotation != async_parameters[name].annotation
+    }
+    assert differing == {"http_client"}  # httpx.Client versus httpx.AsyncClient
+    sync_client.close()
