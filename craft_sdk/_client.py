@@ -41,7 +41,23 @@ class _BaseClient(Generic[HttpClientT]):
     _owns_http: bool
     _auth: ApiKeyAuth
 
-    def _init(self, config: ClientConfig, http: HttpClientT, *, owns_http: bool) -> None:
+    _http_class: type[HttpClientT]
+
+    def _http_client_to_use(
+        self, http_client: HttpClientT | None, config: ClientConfig
+    ) -> tuple[HttpClientT, bool]:
+        """The caller's httpx client if given (theirs to close), else a new one (ours)."""
+        if http_client is None:
+            return self._http_class(timeout=config.timeout, follow_redirects=False), True
+        if not isinstance(http_client, self._http_class):
+            raise CraftError(
+                f"http_client must be an httpx.{self._http_class.__name__}, not "
+                f"{type(http_client).__name__}; CraftClient takes an httpx.Client and "
+                "AsyncCraftClient an httpx.AsyncClient."
+            )
+        return http_client, False
+
+    def _init(self, config: ClientConfig, http: HttpClientT, owns_http: bool) -> None:
         self._config = config
         self._http = http
         self._owns_http = owns_http
@@ -74,11 +90,8 @@ class _BaseClient(Generic[HttpClientT]):
         Closing it does not close the shared pool; closing the original does.
         """
         clone = type(self).__new__(type(self))
-        clone._init(
-            self._config.replace(timeout=timeout, max_retries=max_retries),
-            self._http,
-            owns_http=False,
-        )
+        config = self._config.replace(timeout=timeout, max_retries=max_retries)
+        clone._init(config, self._http, owns_http=False)
         return clone
 
     def _retry_policy(self, call: Call[Any]) -> dict[str, Any]:
@@ -126,6 +139,7 @@ class CraftClient(_BaseClient[httpx.Client]):
 
     projects: Projects
     """Create, read, update, archive and delete projects."""
+    _http_class = httpx.Client
 
     def __init__(
         self,
@@ -144,16 +158,10 @@ class CraftClient(_BaseClient[httpx.Client]):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise CraftError(
-                "http_client must be an httpx.Client (for an httpx.AsyncClient, use "
-                "AsyncCraftClient)."
-            )
-        http = http_client or httpx.Client(timeout=config.timeout, follow_redirects=False)
-        self._init(config, http, owns_http=http_client is None)
+        self._init(config, *self._http_client_to_use(http_client, config))
 
-    def _init(self, config: ClientConfig, http: httpx.Client, *, owns_http: bool) -> None:
-        super()._init(config, http, owns_http=owns_http)
+    def _init(self, config: ClientConfig, http: httpx.Client, owns_http: bool) -> None:
+        super()._init(config, http, owns_http)
         self._sleep: Callable[[float], None] = time.sleep
         self.projects = Projects(self)
 
@@ -214,6 +222,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     projects: AsyncProjects
     """Create, read, update, archive and delete projects."""
+    _http_class = httpx.AsyncClient
 
     def __init__(
         self,
@@ -232,15 +241,10 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise CraftError(
-                "http_client must be an httpx.AsyncClient (for an httpx.Client, use CraftClient)."
-            )
-        http = http_client or httpx.AsyncClient(timeout=config.timeout, follow_redirects=False)
-        self._init(config, http, owns_http=http_client is None)
+        self._init(config, *self._http_client_to_use(http_client, config))
 
-    def _init(self, config: ClientConfig, http: httpx.AsyncClient, *, owns_http: bool) -> None:
-        super()._init(config, http, owns_http=owns_http)
+    def _init(self, config: ClientConfig, http: httpx.AsyncClient, owns_http: bool) -> None:
+        super()._init(config, http, owns_http)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.projects = AsyncProjects(self)
 
