@@ -19,12 +19,14 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import httpx
+import pydantic
 from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Self
 
 from ._call import Call
 from ._config import ClientConfig
 from ._errors import CraftError
+from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._retry import recording_attempt, retry_policy
 from ._transport import ApiKeyAuth, build_request, log_response, transport_errors
 from .models import User
@@ -32,6 +34,7 @@ from .resources.me import me
 from .resources.projects import AsyncProjects, Projects
 
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 
 
@@ -43,19 +46,27 @@ class _BaseClient(Generic[HttpClientT]):
 
     _http_class: type[HttpClientT]
 
-    def _http_client_to_use(
-        self, http_client: HttpClientT | None, config: ClientConfig
-    ) -> tuple[HttpClientT, bool]:
-        """The caller's httpx client if given (theirs to close), else a new one (ours)."""
-        if http_client is None:
-            return self._http_class(timeout=config.timeout, follow_redirects=False), True
-        if not isinstance(http_client, self._http_class):
+    def _setup(
+        self,
+        http_client: HttpClientT | None,
+        *,
+        timeout: float | httpx.Timeout | None,
+        **options: Any,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, self._http_class):
             raise CraftError(
                 f"http_client must be an httpx.{self._http_class.__name__}, not "
                 f"{type(http_client).__name__}; CraftClient takes an httpx.Client and "
                 "AsyncCraftClient an httpx.AsyncClient."
             )
-        return http_client, False
+        if timeout is None and http_client is not None:
+            timeout = http_client.timeout  # the caller's client, the caller's timeout
+        config = ClientConfig.build(timeout=timeout, **options)
+        if http_client is None:
+            # Ours, so ours to close. Redirects are refused per request in any case.
+            self._init(config, self._http_class(timeout=config.timeout), owns_http=True)
+        else:
+            self._init(config, http_client, owns_http=False)
 
     def _init(self, config: ClientConfig, http: HttpClientT, owns_http: bool) -> None:
         self._config = config
@@ -151,14 +162,14 @@ class CraftClient(_BaseClient[httpx.Client]):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        config = ClientConfig.build(
+        self._setup(
+            http_client,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._init(config, *self._http_client_to_use(http_client, config))
 
     def _init(self, config: ClientConfig, http: httpx.Client, owns_http: bool) -> None:
         super()._init(config, http, owns_http)
@@ -177,6 +188,10 @@ class CraftClient(_BaseClient[httpx.Client]):
                     response = self._http.send(request, auth=self._auth, follow_redirects=False)
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> SyncPage[M]:
+        max_items = check_max_items(max_items)  # before anything is sent
+        return SyncPage(self._send, call, self._send(call), max_items=max_items)
 
     def close(self) -> None:
         """Release the connection pool (unless it came from `http_client` or `with_options`)."""
@@ -234,14 +249,14 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        config = ClientConfig.build(
+        self._setup(
+            http_client,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._init(config, *self._http_client_to_use(http_client, config))
 
     def _init(self, config: ClientConfig, http: httpx.AsyncClient, owns_http: bool) -> None:
         super()._init(config, http, owns_http)
@@ -262,6 +277,9 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     )
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> AsyncPaginator[M]:
+        return AsyncPaginator(self._send, call, max_items=check_max_items(max_items))
 
     async def aclose(self) -> None:
         """Release the connection pool (unless it came from `http_client` or `with_options`)."""

@@ -142,7 +142,7 @@ def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
         return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise CraftError(f"timeout must be seconds or an httpx.Timeout, not {timeout!r}.")
-    if not math.isfinite(timeout) or timeout <= 0:
+    if not _is_finite(timeout) or timeout <= 0:
         raise CraftError(f"timeout must be a positive number of seconds, not {timeout!r}.")
     return httpx.Timeout(float(timeout))
 
@@ -170,6 +170,13 @@ def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:
             )
         checked[name] = value
     return checked
+
+
+def _is_finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _is_header_safe(value: str) -> bool:

@@ -2,15 +2,16 @@
 
 Our exception hierarchy:
 
-* CraftError                         anything craft-sdk raises on purpose (configuration included)
+* CraftError                         anything craft-sdk raises about the API or its configuration
+                                     (arguments it refuses raise ValueError or TypeError)
   + APIError                         the API answered, and the answer is an error
-  | + BadRequestError                400, or code INVALID_*
-  | + AuthenticationError            401, or code UNAUTHORIZED
-  | + PermissionDeniedError          403, or code FORBIDDEN
-  | + NotFoundError                  404, or code *_NOT_FOUND
+  | + BadRequestError                400            (in a 2xx saying "success": false: INVALID_*)
+  | + AuthenticationError            401                                          (UNAUTHORIZED)
+  | + PermissionDeniedError          403                                             (FORBIDDEN)
+  | + NotFoundError                  404                                           (*_NOT_FOUND)
   | + ConflictError                  409
   | + UnprocessableEntityError       422
-  | + RateLimitError                 429, or code RATE_LIMIT_EXCEEDED; has .retry_after
+  | + RateLimitError                 429, with .retry_after                (RATE_LIMIT_EXCEEDED)
   | + InternalServerError            5xx
   + APIConnectionError               no usable answer: the connection failed or broke
   | + APITimeoutError                ...because a timeout ran out
@@ -75,7 +76,8 @@ class APIError(CraftError):
     details: Mapping[str, Any] | None
     """The envelope's `error.details`, when present."""
     request_id: str | None
-    """The id the server gave this request (from `X-Request-Id`); quote it to Craft support."""
+    """The id the server gave this request (from `X-Request-Id` or a similar header, see
+    `_envelope.REQUEST_ID_HEADERS`); quote it to Craft support."""
     body: object
     """The decoded JSON body if it was valid JSON, else the body as text (None when empty)."""
     response: httpx.Response | None
@@ -110,7 +112,8 @@ class APIError(CraftError):
         #   404 PROJECT_NOT_FOUND: Project not found (request_id: req_123)
         head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
         tail = f" (request_id: {self.request_id})" if self.request_id else ""
-        return f"{head}: {self.message}{tail}"
+        # The message is the server's text: fold its line breaks so that a log line stays one.
+        return f"{head}: {' '.join(self.message.split())}{tail}"
 
 
 class BadRequestError(APIError):

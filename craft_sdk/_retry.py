@@ -19,6 +19,7 @@ import math
 import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timezone
 from typing import Any, Final
 
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
@@ -96,8 +97,8 @@ def _seconds_or_http_date(value: str | None, *, now: float) -> float | None:
         date = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if date.tzinfo is None:  # an HTTP date is always GMT; be lenient about the spelling
-        return None
+    if date.tzinfo is None:  # asctime form (RFC 9110 section 5.6.7): GMT, though unmarked
+        date = date.replace(tzinfo=timezone.utc)
     return _seconds(date.timestamp() - now)
 
 

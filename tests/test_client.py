@@ -260,3 +260,15 @@ def test_errors_after_retries_say_how_many_attempts(api: respx.MockRouter, run: 
     assert route.call_count == 4
     assert caught.value.attempts == 4
     assert caught.value.may_have_succeeded is False
+
+
+def test_own_http_client_keeps_its_timeout_unless_one_is_given(api: respx.MockRouter) -> None:
+    route = api.get("/me").respond(200, json=ok(USER))
+    own = httpx.Client(timeout=3.0)
+    with CraftClient(api_key=API_KEY, http_client=own) as client:
+        client.me()
+    assert route.calls.last.request.extensions["timeout"]["read"] == 3.0
+    with CraftClient(api_key=API_KEY, http_client=own, timeout=7.0) as client:
+        client.me()
+    assert route.calls.last.request.extensions["timeout"]["read"] == 7.0
+    own.close()

@@ -12,6 +12,9 @@ from craft_sdk.resources import AsyncProjects, Projects
 
 # Methods that differ by design: closing and the context-manager protocol.
 LIFECYCLE = {"close", "aclose"}
+# What a sync method returns, spelled as its async twin returns it. An async list() returns an
+# AsyncPaginator, which is awaitable (first page) and async-iterable (every item).
+ASYNC_SPELLING = {"SyncPage[": "AsyncPaginator["}
 
 PAIRS = [(CraftClient, AsyncCraftClient), (Projects, AsyncProjects)]
 
@@ -35,7 +38,13 @@ def test_same_signatures_and_docstrings(sync_class: type, async_class: type) -> 
     async_methods = public_methods(async_class)
     for name, sync_method in public_methods(sync_class).items():
         async_method = async_methods[name]
-        assert inspect.signature(sync_method) == inspect.signature(async_method), name  # type: ignore[arg-type]
+        sync_signature = inspect.signature(sync_method)  # type: ignore[arg-type]
+        async_signature = inspect.signature(async_method)  # type: ignore[arg-type]
+        assert sync_signature.parameters == async_signature.parameters, name
+        expected_return = str(sync_signature.return_annotation)
+        for sync_word, async_word in ASYNC_SPELLING.items():
+            expected_return = expected_return.replace(sync_word, async_word)
+        assert str(async_signature.return_annotation) == expected_return, name
         assert inspect.getdoc(sync_method) == inspect.getdoc(async_method), name
         assert inspect.getdoc(sync_method), f"{sync_class.__name__}.{name} has no docstring"
 
@@ -45,7 +54,11 @@ def test_async_methods_are_coroutines_and_sync_ones_are_not(
     sync_class: type, async_class: type
 ) -> None:
     for name, method in public_methods(async_class).items():
-        if name == "with_options":  # shared: returns a client, awaits nothing
+        returns = str(inspect.signature(method).return_annotation)  # type: ignore[arg-type]
+        if name == "with_options" or returns.startswith("AsyncPaginator["):
+            # A plain method on purpose: with_options awaits nothing, and a paginator must be
+            # usable with `async for` without an `await` first.
+            assert not inspect.iscoroutinefunction(method), name
             continue
         assert inspect.iscoroutinefunction(method), name
     for name, method in public_methods(sync_class).items():

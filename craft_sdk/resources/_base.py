@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
+from pydantic import BaseModel
+
 from .._call import Call
+from .._pagination import AsyncPaginator, PageData, SyncPage
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class SyncSender(Protocol):
     def _send(self, call: Call[T]) -> T: ...
 
+    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> SyncPage[M]: ...
+
 
 class AsyncSender(Protocol):
     async def _send(self, call: Call[T]) -> T: ...
+
+    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> AsyncPaginator[M]: ...
 
 
 class SyncResource:

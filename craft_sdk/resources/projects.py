@@ -6,11 +6,12 @@ classes below only send them, one line a method.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .._call import Call, api_path
-from .._checks import check_choice, check_text
+from .._checks import check_choice, check_int, check_text
 from .._envelope import data
+from .._pagination import AsyncPaginator, PageData, SyncPage, page_of
 from .._types import NOT_GIVEN, NotGiven
 from ..models import DeletedProject, Project, ProjectStatus
 from ._base import AsyncResource, SyncResource
@@ -19,6 +20,12 @@ from ._base import AsyncResource, SyncResource
 NAME_MAX_LENGTH: Final = 100
 DESCRIPTION_MAX_LENGTH: Final = 500
 PROJECT_STATUSES: Final = ("active", "archived")
+SORT_FIELDS: Final = ("name", "createdAt", "updatedAt")
+SORT_ORDERS: Final = ("asc", "desc")
+PAGE_SIZE_MAX: Final = 100
+
+ProjectSort = Literal["name", "createdAt", "updatedAt"]
+SortOrder = Literal["asc", "desc"]
 
 _project = data(Project)
 
@@ -30,6 +37,26 @@ def _create(name: str, description: str | None, template: str | None) -> Call[Pr
     if template is not None:
         body["template"] = check_text("template", template, max_length=None)
     return Call("POST", api_path("projects"), parse=_project, json=body)
+
+
+def _list(
+    *,
+    page: int,
+    limit: int | None,
+    status: ProjectStatus | None,
+    sort: ProjectSort | None,
+    order: SortOrder | None,
+) -> Call[PageData[Project]]:
+    params: dict[str, str | int] = {"page": check_int("page", page, minimum=1)}
+    if limit is not None:
+        params["limit"] = check_int("limit", limit, minimum=1, maximum=PAGE_SIZE_MAX)
+    if status is not None:
+        params["status"] = _check_status(status)
+    if sort is not None:
+        params["sort"] = check_choice("sort", sort, SORT_FIELDS)
+    if order is not None:
+        params["order"] = check_choice("order", order, SORT_ORDERS)
+    return Call("GET", api_path("projects"), parse=page_of(Project), params=params)
 
 
 def _get(project_id: str) -> Call[Project]:
@@ -62,6 +89,36 @@ def _delete(project_id: str) -> Call[DeletedProject]:
 
 class Projects(SyncResource):
     """Craft projects: `client.projects`."""
+
+    def list(
+        self,
+        *,
+        status: ProjectStatus | None = None,
+        sort: ProjectSort | None = None,
+        order: SortOrder | None = None,
+        limit: int | None = None,
+        page: int = 1,
+        max_items: int | None = None,
+    ) -> SyncPage[Project]:
+        """List projects, page by page.
+
+        Iterate the result for every project of every page (`for` on `CraftClient`, `async for`
+        on `AsyncCraftClient`), or take the first page: `client.projects.list(limit=50)`
+        (awaited on `AsyncCraftClient`) has `.data`, `.pagination`, `.has_next_page()`,
+        `.get_next_page()` and `.iter_pages()`.
+
+        Args:
+            status: Only "active" or only "archived" projects.
+            sort: "name", "createdAt" or "updatedAt".
+            order: "asc" or "desc".
+            limit: Projects per page, 1 to 100 (the API's default is 20).
+            page: The page to start from, from 1.
+            max_items: Stop iterating after this many projects.
+
+        Pages are fetched one at a time as the iteration reaches them.
+        """
+        call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
+        return self._client._paginate(call, max_items)
 
     def create(
         self, *, name: str, description: str | None = None, template: str | None = None
@@ -113,6 +170,36 @@ class Projects(SyncResource):
 
 class AsyncProjects(AsyncResource):
     """Craft projects: `client.projects`."""
+
+    def list(
+        self,
+        *,
+        status: ProjectStatus | None = None,
+        sort: ProjectSort | None = None,
+        order: SortOrder | None = None,
+        limit: int | None = None,
+        page: int = 1,
+        max_items: int | None = None,
+    ) -> AsyncPaginator[Project]:
+        """List projects, page by page.
+
+        Iterate the result for every project of every page (`for` on `CraftClient`, `async for`
+        on `AsyncCraftClient`), or take the first page: `client.projects.list(limit=50)`
+        (awaited on `AsyncCraftClient`) has `.data`, `.pagination`, `.has_next_page()`,
+        `.get_next_page()` and `.iter_pages()`.
+
+        Args:
+            status: Only "active" or only "archived" projects.
+            sort: "name", "createdAt" or "updatedAt".
+            order: "asc" or "desc".
+            limit: Projects per page, 1 to 100 (the API's default is 20).
+            page: The page to start from, from 1.
+            max_items: Stop iterating after this many projects.
+
+        Pages are fetched one at a time as the iteration reaches them.
+        """
+        call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
+        return self._client._paginate(call, max_items)
 
     async def create(
         self, *, name: str, description: str | None = None, template: str | None = None

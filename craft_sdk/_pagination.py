@@ -1,0 +1,273 @@
+"""Page/limit pagination: one page at a time, lazily, with guards against servers that loop.
+
+What the next page is, and whether the server is misbehaving, is decided once, in `next_call`;
+`SyncPage` and `AsyncPage` / `AsyncPaginator` only fetch and iterate.
+
+Iteration ends when the server says `hasMore: false`, when a page comes back empty, or after
+`max_items`. It stops with a `CraftError` instead of looping when a page does not advance (the
+server answers another page number than the one asked for, or the same items again), or when the
+server says `hasMore` past its own `totalPages`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar
+
+import httpx
+import pydantic
+
+from ._call import Call
+from ._checks import check_int
+from ._envelope import read_envelope, validate
+from ._errors import APIResponseValidationError, CraftError
+from .models._base import CraftModel
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Pagination(CraftModel):
+    """Where a page stands in the whole list, as the API reports it."""
+
+    page: int
+    """This page's number, from 1."""
+    limit: int | None = None
+    """Items per page."""
+    total: int | None = None
+    """Items in the whole list (at the time of this page)."""
+    total_pages: int | None = None
+    has_more: bool | None = None
+    """Whether a later page exists."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PageData(Generic[M]):
+    """One page as read from the wire: its items and its pagination block."""
+
+    items: list[M]
+    pagination: Pagination | None
+
+
+def page_of(model: type[M]) -> Callable[[httpx.Response], PageData[M]]:
+    """A parser for a list answer: `data` as a list of `model`, plus `pagination`."""
+
+    def parse(response: httpx.Response) -> PageData[M]:
+        body = read_envelope(response)
+        items = body["data"]
+        if not isinstance(items, list):
+            raise APIResponseValidationError(
+                "The API's list answer holds no list.", response=response, body=body
+            )
+        pagination = body.get("pagination")
+        return PageData(
+            items=[validate(model, item, response=response, body=body) for item in items],
+            pagination=None
+            if pagination is None
+            else validate(Pagination, pagination, response=response, body=body),
+        )
+
+    return parse
+
+
+def next_call(
+    call: Call[PageData[M]], page: PageData[M], previous_ids: frozenset[str] | None
+) -> Call[PageData[M]] | None:
+    """The call for the page after `page` (fetched by `call`), or None at the end of the list.
+
+    `previous_ids` are the ids of the page before `page`, to catch a server serving the same
+    items again; only one page of ids is ever kept, so memory stays flat however long the list.
+    """
+    asked = _page_number(call)
+    info = page.pagination
+    if info is not None and info.page != asked:
+        raise CraftError(
+            f"Pagination does not advance: asked for page {asked}, the API answered page "
+            f"{info.page}. Stopped so as not to loop."
+        )
+    ids = ids_of(page)
+    if previous_ids and ids and ids == previous_ids:
+        raise CraftError(
+            f"Pagination does not advance: page {asked} holds the same items as page "
+            f"{asked - 1}. Stopped so as not to loop."
+        )
+    if not page.items:
+        return None
+    if info is not None and info.has_more is not None:
+        if not info.has_more:
+            return None
+        if info.total_pages is not None and asked >= info.total_pages:
+            raise CraftError(
+                f"The API says there is more after page {asked} of {info.total_pages}. "
+                "Stopped so as not to loop."
+            )
+    elif info is not None and info.total_pages is not None:
+        if asked >= info.total_pages:
+            return None
+    elif info is not None and info.limit is not None and len(page.items) < info.limit:
+        return None  # a short page is the last one
+    elif info is None:
+        return None  # not paginated at all: this is the whole list
+    params = dict(call.params or {})
+    params["page"] = asked + 1
+    return dataclasses.replace(call, params=params)
+
+
+def check_max_items(max_items: int | None) -> int | None:
+    if max_items is None:
+        return None
+    return check_int("max_items", max_items, minimum=1)
+
+
+def ids_of(page: PageData[Any]) -> frozenset[str]:
+    return frozenset(str(item.id) for item in page.items if getattr(item, "id", None) is not None)
+
+
+def _page_number(call: Call[Any]) -> int:
+    page = (call.params or {}).get("page", 1)
+    return int(page)
+
+
+class _Page(Generic[M]):
+    """What a sync and an async page share: the data, and the call for the next page."""
+
+    def __init__(
+        self,
+        call: Call[PageData[M]],
+        page: PageData[M],
+        *,
+        max_items: int | None,
+        previous_ids: frozenset[str] | None = None,
+    ) -> None:
+        self._call = call
+        self._page = page
+        self._max_items = max_items
+        self._next = next_call(call, page, previous_ids)
+
+    @property
+    def data(self) -> list[M]:
+        """This page's items."""
+        return self._page.items
+
+    @property
+    def pagination(self) -> Pagination | None:
+        """This page's place in the list, as the API reported it."""
+        return self._page.pagination
+
+    def has_next_page(self) -> bool:
+        """Whether another page follows this one."""
+        return self._next is not None
+
+    def _next_call(self) -> Call[PageData[M]]:
+        if self._next is None:
+            raise CraftError("This is the last page; check has_next_page() first.")
+        return self._next
+
+    def _successor_options(self) -> dict[str, Any]:
+        return {"max_items": self._max_items, "previous_ids": ids_of(self._page)}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(data=<{len(self.data)} items>, pagination={self.pagination!r})"
+        )
+
+
+class SyncPage(_Page[M]):
+    """A page of a list. Iterate it for every item of every page, fetched one page at a time:
+    `for project in client.projects.list(): ...`."""
+
+    def __init__(
+        self,
+        send: Callable[[Call[PageData[M]]], PageData[M]],
+        call: Call[PageData[M]],
+        page: PageData[M],
+        *,
+        max_items: int | None,
+        previous_ids: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(call, page, max_items=max_items, previous_ids=previous_ids)
+        self._send = send
+
+    def get_next_page(self) -> SyncPage[M]:
+        """Fetch the page after this one."""
+        call = self._next_call()
+        return SyncPage(self._send, call, self._send(call), **self._successor_options())
+
+    def iter_pages(self) -> Iterator[SyncPage[M]]:
+        """This page and every page after it, fetched as the iteration reaches it."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = page.get_next_page()
+            yield page
+
+    def __iter__(self) -> Iterator[M]:
+        items = itertools.chain.from_iterable(page.data for page in self.iter_pages())
+        return itertools.islice(items, self._max_items)
+
+
+class AsyncPage(_Page[M]):
+    """A page of a list. `async for` it for every item of every page, fetched one at a time."""
+
+    def __init__(
+        self,
+        send: Callable[[Call[PageData[M]]], Awaitable[PageData[M]]],
+        call: Call[PageData[M]],
+        page: PageData[M],
+        *,
+        max_items: int | None,
+        previous_ids: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(call, page, max_items=max_items, previous_ids=previous_ids)
+        self._send = send
+
+    async def get_next_page(self) -> AsyncPage[M]:
+        """Fetch the page after this one."""
+        call = self._next_call()
+        return AsyncPage(self._send, call, await self._send(call), **self._successor_options())
+
+    async def iter_pages(self) -> AsyncIterator[AsyncPage[M]]:
+        """This page and every page after it, fetched as the iteration reaches it."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+
+    async def __aiter__(self) -> AsyncIterator[M]:
+        remaining = self._max_items
+        async for page in self.iter_pages():
+            for item in page.data:
+                yield item
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:  # stop before fetching a page nobody will read
+                        return
+
+
+class AsyncPaginator(Generic[M]):
+    """What an async `list()` returns: `await` it for the first page, or `async for` it for
+    every item of every page."""
+
+    def __init__(
+        self,
+        send: Callable[[Call[PageData[M]]], Awaitable[PageData[M]]],
+        call: Call[PageData[M]],
+        *,
+        max_items: int | None,
+    ) -> None:
+        self._send = send
+        self._call = call
+        self._max_items = max_items
+
+    async def _first_page(self) -> AsyncPage[M]:
+        page = await self._send(self._call)
+        return AsyncPage(self._send, self._call, page, max_items=self._max_items)
+
+    def __await__(self) -> Generator[Any, None, AsyncPage[M]]:
+        return self._first_page().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[M]:
+        async for item in await self._first_page():
+            yield item
