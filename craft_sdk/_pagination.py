@@ -129,17 +129,24 @@ def _page_number(call: Call[Any]) -> int:
     return int(page)
 
 
-class _Page(Generic[M]):
+SyncSend = Callable[[Call[PageData[M]]], PageData[M]]
+AsyncSend = Callable[[Call[PageData[M]]], Awaitable[PageData[M]]]
+SendT = TypeVar("SendT")
+
+
+class _Page(Generic[M, SendT]):
     """What a sync and an async page share: the data, and the call for the next page."""
 
     def __init__(
         self,
+        send: SendT,
         call: Call[PageData[M]],
         page: PageData[M],
         *,
         max_items: int | None,
         previous_ids: frozenset[str] | None = None,
     ) -> None:
+        self._send = send
         self._call = call
         self._page = page
         self._max_items = max_items
@@ -173,21 +180,9 @@ class _Page(Generic[M]):
         )
 
 
-class SyncPage(_Page[M]):
+class SyncPage(_Page[M, SyncSend[M]]):
     """A page of a list. Iterate it for every item of every page, fetched one page at a time:
     `for project in client.projects.list(): ...`."""
-
-    def __init__(
-        self,
-        send: Callable[[Call[PageData[M]]], PageData[M]],
-        call: Call[PageData[M]],
-        page: PageData[M],
-        *,
-        max_items: int | None,
-        previous_ids: frozenset[str] | None = None,
-    ) -> None:
-        super().__init__(call, page, max_items=max_items, previous_ids=previous_ids)
-        self._send = send
 
     def get_next_page(self) -> SyncPage[M]:
         """Fetch the page after this one."""
@@ -207,20 +202,8 @@ class SyncPage(_Page[M]):
         return itertools.islice(items, self._max_items)
 
 
-class AsyncPage(_Page[M]):
+class AsyncPage(_Page[M, AsyncSend[M]]):
     """A page of a list. `async for` it for every item of every page, fetched one at a time."""
-
-    def __init__(
-        self,
-        send: Callable[[Call[PageData[M]]], Awaitable[PageData[M]]],
-        call: Call[PageData[M]],
-        page: PageData[M],
-        *,
-        max_items: int | None,
-        previous_ids: frozenset[str] | None = None,
-    ) -> None:
-        super().__init__(call, page, max_items=max_items, previous_ids=previous_ids)
-        self._send = send
 
     async def get_next_page(self) -> AsyncPage[M]:
         """Fetch the page after this one."""
@@ -251,11 +234,7 @@ class AsyncPaginator(Generic[M]):
     every item of every page."""
 
     def __init__(
-        self,
-        send: Callable[[Call[PageData[M]]], Awaitable[PageData[M]]],
-        call: Call[PageData[M]],
-        *,
-        max_items: int | None,
+        self, send: AsyncSend[M], call: Call[PageData[M]], *, max_items: int | None
     ) -> None:
         self._send = send
         self._call = call
