@@ -9,6 +9,7 @@ project = client.projects.create(name="My Landing Page", template="landing-page"
 """
 
 from ._client import AsyncCraftClient, CraftClient
+from ._clock import Clock
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -25,6 +26,8 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._logging import setup_logging as _setup_logging
+from ._pagination import AsyncPage, AsyncPaginator, Pagination, SyncPage
+from ._rate_limit import RateLimit
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .models import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus, User
@@ -35,8 +38,11 @@ __all__ = [
     "APIResponseValidationError",
     "APITimeoutError",
     "AsyncCraftClient",
+    "AsyncPage",
+    "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "Clock",
     "ConflictError",
     "CraftClient",
     "CraftError",
@@ -45,12 +51,15 @@ __all__ = [
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
+    "Pagination",
     "PermissionDeniedError",
     "Project",
     "ProjectSettings",
     "ProjectStats",
     "ProjectStatus",
+    "RateLimit",
     "RateLimitError",
+    "SyncPage",
     "UnprocessableEntityError",
     "User",
     "__version__",

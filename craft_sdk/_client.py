@@ -2,19 +2,19 @@
 
 A resource method builds a `Call` and hands it to `_send`, which reads top to bottom:
 
-    for each attempt the retry policy allows (tenacity, policy in _retry.py):
-        build the request (_transport.build_request)
-        send it; httpx failures become our errors (_transport.transport_errors)
-        log it, and read the answer into a model or a typed error (Call.parse, _envelope.py)
+    start the call's deadline
+    for each attempt the retry policy allows (tenacity; the policy is in _retry.py):
+        wait while the rate limit is spent (_rate_limit.RateLimitGate)
+        build the request (_transport.build_request), its timeouts cut to the deadline
+        send it and read the body; httpx failures become our errors (_transport)
+        note the rate limit, log, and read the answer into a model or a typed error (_envelope)
 
 Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -24,11 +24,14 @@ from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Self
 
 from ._call import Call
+from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._config import ClientConfig
 from ._errors import CraftError
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
+from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
-from ._transport import ApiKeyAuth, build_request, log_response, transport_errors
+from ._transport import ApiKeyAuth, bound_by, build_request, log_response, transport_errors
+from ._types import NOT_GIVEN, NotGiven
 from .models import User
 from .resources.me import me
 from .resources.projects import AsyncProjects, Projects
@@ -43,6 +46,8 @@ class _BaseClient(Generic[HttpClientT]):
     _http: HttpClientT
     _owns_http: bool
     _auth: ApiKeyAuth
+    _clock: Clock
+    _gate: RateLimitGate
 
     _http_class: type[HttpClientT]
 
@@ -51,6 +56,7 @@ class _BaseClient(Generic[HttpClientT]):
         http_client: HttpClientT | None,
         *,
         timeout: float | httpx.Timeout | None,
+        clock: Clock | None,
         **options: Any,
     ) -> None:
         if http_client is not None and not isinstance(http_client, self._http_class):
@@ -62,17 +68,31 @@ class _BaseClient(Generic[HttpClientT]):
         if timeout is None and http_client is not None:
             timeout = http_client.timeout  # the caller's client, the caller's timeout
         config = ClientConfig.build(timeout=timeout, **options)
-        if http_client is None:
-            # Ours, so ours to close. Redirects are refused per request in any case.
-            self._init(config, self._http_class(timeout=config.timeout), owns_http=True)
-        else:
-            self._init(config, http_client, owns_http=False)
+        # Without http_client the pool is ours, so ours to close. Either way, redirects are
+        # refused per request.
+        self._init(
+            config,
+            http_client or self._http_class(timeout=config.timeout),
+            owns_http=http_client is None,
+            clock=clock or SYSTEM_CLOCK,
+            gate=RateLimitGate(),
+        )
 
-    def _init(self, config: ClientConfig, http: HttpClientT, owns_http: bool) -> None:
+    def _init(
+        self,
+        config: ClientConfig,
+        http: HttpClientT,
+        *,
+        owns_http: bool,
+        clock: Clock,
+        gate: RateLimitGate,
+    ) -> None:
         self._config = config
         self._http = http
         self._owns_http = owns_http
         self._auth = ApiKeyAuth(config.api_key)
+        self._clock = clock
+        self._gate = gate
 
     @property
     def base_url(self) -> httpx.URL:
@@ -89,31 +109,76 @@ class _BaseClient(Generic[HttpClientT]):
         """How many times a failed request may be retried (so at most 1 + max_retries sends)."""
         return self._config.max_retries
 
+    @property
+    def deadline(self) -> float | None:
+        """Seconds one call may take in all, retries and waits included (None: no limit)."""
+        return self._config.deadline
+
+    @property
+    def max_retry_wait(self) -> float:
+        """The longest wait asked for by the server that the client sleeps before retrying."""
+        return self._config.max_retry_wait
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit the API reported last (shared with `with_options` copies), or None
+        before the first answer."""
+        return self._gate.last
+
     def with_options(
         self,
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retry_wait: float | None = None,
     ) -> Self:
-        """A client with other options that shares this one's connection pool.
+        """A client with other options that shares this one's connection pool and rate limit.
 
         Cheap enough to call per request: `client.with_options(max_retries=0).projects.get(id)`.
-        Closing it does not close the shared pool; closing the original does.
+        `deadline=None` lifts the deadline. Closing the copy does not close the shared pool;
+        closing the original does.
         """
         clone = type(self).__new__(type(self))
-        config = self._config.replace(timeout=timeout, max_retries=max_retries)
-        clone._init(config, self._http, owns_http=False)
+        config = self._config.replace(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            max_retry_wait=max_retry_wait,
+        )
+        clone._init(config, self._http, owns_http=False, clock=self._clock, gate=self._gate)
         return clone
 
-    def _retry_policy(self, call: Call[Any]) -> dict[str, Any]:
-        return retry_policy(call, max_retries=self._config.max_retries)
+    def _start(self, call: Call[Any]) -> tuple[Deadline, dict[str, Any]]:
+        """The deadline of a new call, and the retry policy bound to it."""
+        deadline = Deadline(self._config.deadline, self._clock)
+        policy = retry_policy(
+            call,
+            max_retries=self._config.max_retries,
+            max_retry_wait=self._config.max_retry_wait,
+            deadline=deadline,
+        )
+        return deadline, policy
 
-    def _request(self, call: Call[Any]) -> httpx.Request:
+    def _rate_limit_wait(self, deadline: Deadline) -> float:
+        """0 once a request may go (its slot taken; `_gate.release` gives it back), else the
+        seconds to wait before asking again."""
+        return self._gate.acquire(
+            self._clock.monotonic(),
+            max_wait=self._config.max_retry_wait,
+            deadline_left=deadline.remaining(),
+        )
+
+    def _request(self, call: Call[Any], deadline: Deadline) -> httpx.Request:
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
-        return build_request(self._http, self._config, call)
+        deadline.check()
+        return build_request(self._http, self._config, call, deadline.cap(self._config.timeout))
 
     def _finish(self, call: Call[T], response: httpx.Response) -> T:
+        self._gate.observe(
+            response.headers, local_now=self._clock.time(), mono_now=self._clock.monotonic()
+        )
         log_response(response)
         return call.parse(response)
 
@@ -161,6 +226,9 @@ class CraftClient(_BaseClient[httpx.Client]):
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retry_wait: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._setup(
             http_client,
@@ -169,11 +237,13 @@ class CraftClient(_BaseClient[httpx.Client]):
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            deadline=deadline,
+            max_retry_wait=max_retry_wait,
+            clock=clock,
         )
 
-    def _init(self, config: ClientConfig, http: httpx.Client, owns_http: bool) -> None:
-        super()._init(config, http, owns_http)
-        self._sleep: Callable[[float], None] = time.sleep
+    def _init(self, config: ClientConfig, http: httpx.Client, **shared: Any) -> None:
+        super()._init(config, http, **shared)
         self.projects = Projects(self)
 
     def me(self) -> User:
@@ -181,11 +251,20 @@ class CraftClient(_BaseClient[httpx.Client]):
         return self._send(me())
 
     def _send(self, call: Call[T]) -> T:
-        for attempt in Retrying(sleep=self._sleep, **self._retry_policy(call)):
+        deadline, policy = self._start(call)
+        for attempt in Retrying(sleep=self._clock.sleep, **policy):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                request = self._request(call)
-                with transport_errors(request):
-                    response = self._http.send(request, auth=self._auth, follow_redirects=False)
+                while wait := self._rate_limit_wait(deadline):
+                    self._clock.sleep(wait)
+                try:
+                    request = self._request(call, deadline)
+                    with transport_errors(request):
+                        response = self._http.send(
+                            request, auth=self._auth, follow_redirects=False, stream=True
+                        )
+                        bound_by(deadline, response).read()
+                finally:
+                    self._gate.release()
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -248,6 +327,9 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retry_wait: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._setup(
             http_client,
@@ -256,11 +338,13 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            deadline=deadline,
+            max_retry_wait=max_retry_wait,
+            clock=clock,
         )
 
-    def _init(self, config: ClientConfig, http: httpx.AsyncClient, owns_http: bool) -> None:
-        super()._init(config, http, owns_http)
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    def _init(self, config: ClientConfig, http: httpx.AsyncClient, **shared: Any) -> None:
+        super()._init(config, http, **shared)
         self.projects = AsyncProjects(self)
 
     async def me(self) -> User:
@@ -268,13 +352,20 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         return await self._send(me())
 
     async def _send(self, call: Call[T]) -> T:
-        async for attempt in AsyncRetrying(sleep=self._sleep, **self._retry_policy(call)):
+        deadline, policy = self._start(call)
+        async for attempt in AsyncRetrying(sleep=self._clock.asleep, **policy):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                request = self._request(call)
-                with transport_errors(request):
-                    response = await self._http.send(
-                        request, auth=self._auth, follow_redirects=False
-                    )
+                while wait := self._rate_limit_wait(deadline):
+                    await self._clock.asleep(wait)
+                try:
+                    request = self._request(call, deadline)
+                    with transport_errors(request):
+                        response = await self._http.send(
+                            request, auth=self._auth, follow_redirects=False, stream=True
+                        )
+                        await bound_by(deadline, response).aread()
+                finally:
+                    self._gate.release()
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
 

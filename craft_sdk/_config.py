@@ -16,6 +16,7 @@ from typing import Final
 import httpx
 
 from ._errors import CraftError
+from ._types import NOT_GIVEN, NotGiven
 
 API_KEY_ENV: Final = "CRAFT_API_KEY"
 BASE_URL_ENV: Final = "CRAFT_BASE_URL"
@@ -23,6 +24,10 @@ DEFAULT_BASE_URL: Final = "https://api.craft.fast/v1"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 # The API reference says the official SDKs retry 3 times on their own.
 DEFAULT_MAX_RETRIES: Final = 3
+# One call (all attempts, waits and reads) never takes longer than this.
+DEFAULT_DEADLINE: Final = 300.0
+# The longest wait the server may ask for that the client sleeps; past it, RateLimitError.
+DEFAULT_MAX_RETRY_WAIT: Final = 60.0
 
 # Header names the client sets itself; letting default_headers override them would send the key
 # somewhere else or break framing.
@@ -64,6 +69,8 @@ class ClientConfig:
     timeout: httpx.Timeout
     max_retries: int
     default_headers: Mapping[str, str]
+    deadline: float | None
+    max_retry_wait: float
 
     @classmethod
     def build(
@@ -74,6 +81,8 @@ class ClientConfig:
         timeout: float | httpx.Timeout | None,
         max_retries: int | None,
         default_headers: Mapping[str, str] | None,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retry_wait: float | None = None,
     ) -> ClientConfig:
         return cls(
             api_key=Secret(resolve_api_key(api_key)),
@@ -83,6 +92,12 @@ class ClientConfig:
                 DEFAULT_MAX_RETRIES if max_retries is None else max_retries
             ),
             default_headers=resolve_headers(default_headers or {}),
+            deadline=resolve_deadline(
+                DEFAULT_DEADLINE if isinstance(deadline, NotGiven) else deadline
+            ),
+            max_retry_wait=resolve_max_retry_wait(
+                DEFAULT_MAX_RETRY_WAIT if max_retry_wait is None else max_retry_wait
+            ),
         )
 
     def replace(
@@ -90,12 +105,18 @@ class ClientConfig:
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retry_wait: float | None = None,
     ) -> ClientConfig:
         changes: dict[str, object] = {}
         if timeout is not None:
             changes["timeout"] = resolve_timeout(timeout)
         if max_retries is not None:
             changes["max_retries"] = resolve_max_retries(max_retries)
+        if not isinstance(deadline, NotGiven):
+            changes["deadline"] = resolve_deadline(deadline)
+        if max_retry_wait is not None:
+            changes["max_retry_wait"] = resolve_max_retry_wait(max_retry_wait)
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -140,11 +161,26 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
 def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise CraftError(f"timeout must be seconds or an httpx.Timeout, not {timeout!r}.")
-    if not _is_finite(timeout) or timeout <= 0:
-        raise CraftError(f"timeout must be a positive number of seconds, not {timeout!r}.")
-    return httpx.Timeout(float(timeout))
+    return httpx.Timeout(_positive_seconds("timeout", timeout, zero_allowed=False))
+
+
+def resolve_deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return _positive_seconds("deadline", deadline, zero_allowed=False)
+
+
+def resolve_max_retry_wait(max_retry_wait: float) -> float:
+    return _positive_seconds("max_retry_wait", max_retry_wait, zero_allowed=True)
+
+
+def _positive_seconds(what: str, value: float, *, zero_allowed: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CraftError(f"{what} must be a number of seconds, not {value!r}.")
+    if not _is_finite(value) or value < 0 or (value == 0 and not zero_allowed):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise CraftError(f"{what} must be a finite number of seconds {bound}, not {value!r}.")
+    return float(value)
 
 
 def resolve_max_retries(max_retries: int) -> int:

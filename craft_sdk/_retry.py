@@ -22,26 +22,26 @@ from contextlib import contextmanager
 from datetime import timezone
 from typing import Any, Final
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, retry_if_exception
 
 from ._call import Call
+from ._clock import Deadline
 from ._errors import APIConnectionError, APIError, CraftError, RateLimitError
+from ._rate_limit import seconds_until_reset, server_time
 
 logger = logging.getLogger("craft_sdk")
 
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 8.0
-# A server-requested wait longer than this is not slept: the RateLimitError is raised at once,
-# with retry_after set, so the caller decides.
-MAX_RETRY_WAIT: Final = 60.0
 RETRYABLE_STATUSES_IF_IDEMPOTENT: Final = frozenset({408, 500, 502, 503, 504})
 
 
-def is_retryable(error: BaseException, call: Call[Any]) -> bool:
+def is_retryable(error: BaseException, call: Call[Any], *, max_retry_wait: float) -> bool:
     """Whether `error`, raised by one attempt at `call`, may be answered by another attempt."""
     if isinstance(error, RateLimitError):
-        # Throttling happens before the API does any work, so even a POST is safe to repeat.
-        return error.retry_after is None or error.retry_after <= MAX_RETRY_WAIT
+        # Throttling happens before the API does any work, so even a POST is safe to repeat. A
+        # wait longer than max_retry_wait is not slept: the caller gets the error at once.
+        return error.retry_after is None or error.retry_after <= max_retry_wait
     if isinstance(error, APIConnectionError):
         return not error.may_have_succeeded or call.idempotent
     if isinstance(error, APIError):
@@ -62,19 +62,27 @@ def backoff(retry_number: int, rng: Callable[[], float] = random.random) -> floa
 def server_requested_wait(
     headers: Mapping[str, str], body_retry_after: object, *, now: float
 ) -> float | None:
-    """The longest usable wait the server asked for, in seconds, or None.
+    """The wait the server asked for, in seconds, or None when it asked for none usable.
 
-    Read from `Retry-After` (seconds or an HTTP date), `X-RateLimit-RetryAfter` (seconds) and the
-    429 body's `error.retryAfter` (seconds). The longest wins: sending earlier only earns another
-    429. Junk, zero, negative and past values are ignored, so the caller falls back to backoff.
+    Its explicit hints are `Retry-After` (seconds or an HTTP date), `X-RateLimit-RetryAfter`
+    (seconds) and the 429 body's `error.retryAfter` (seconds); the longest wins, since sending
+    earlier only earns another 429. Without any, the wait is until `X-RateLimit-Reset`. Dates
+    are measured against the server's `Date` header when it sent one (so a client clock that is
+    off does not matter), else against `now`. Junk, zero, negative and past values are ignored,
+    so the caller falls back to backoff.
     """
-    candidates = [
-        _seconds_or_http_date(headers.get("retry-after"), now=now),
+    server_now = server_time(headers)
+    explicit = [
+        _seconds_or_http_date(
+            headers.get("retry-after"), now=now if server_now is None else server_now
+        ),
         _seconds(headers.get("x-ratelimit-retryafter")),
         _seconds(body_retry_after),
     ]
-    usable = [wait for wait in candidates if wait is not None]
-    return max(usable) if usable else None
+    usable = [wait for wait in explicit if wait is not None]
+    if usable:
+        return max(usable)
+    return seconds_until_reset(headers, local_now=now)
 
 
 def _seconds(value: object) -> float | None:
@@ -106,15 +114,27 @@ def retry_policy(
     call: Call[Any],
     *,
     max_retries: int,
+    max_retry_wait: float,
+    deadline: Deadline,
     rng: Callable[[], float] = random.random,
 ) -> dict[str, Any]:
-    """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` for one call."""
+    """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` for one call.
+
+    The last error is raised as it is when the retries run out, or when the next wait would not
+    end before the call's deadline (no sleep ever runs past it).
+    """
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return error.retry_after
         return backoff(state.attempt_number - 1, rng)
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number > max_retries:
+            return True
+        remaining = deadline.remaining()
+        return remaining is not None and state.upcoming_sleep >= remaining
 
     def log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -129,9 +149,11 @@ def retry_policy(
         )
 
     return {
-        "stop": stop_after_attempt(max_retries + 1),
+        "stop": stop,
         "wait": wait,
-        "retry": retry_if_exception(lambda error: is_retryable(error, call)),
+        "retry": retry_if_exception(
+            lambda error: is_retryable(error, call, max_retry_wait=max_retry_wait)
+        ),
         "before_sleep": log_retry,
         "reraise": True,
     }

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import platform
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
 import httpx
 
 from ._call import Call
+from ._clock import Deadline
 from ._config import ClientConfig, Secret
 from ._envelope import request_id_of
 from ._errors import APIConnectionError, APITimeoutError
@@ -51,7 +52,10 @@ class ApiKeyAuth(httpx.Auth):
 
 
 def build_request(
-    http: httpx.Client | httpx.AsyncClient, config: ClientConfig, call: Call[Any]
+    http: httpx.Client | httpx.AsyncClient,
+    config: ClientConfig,
+    call: Call[Any],
+    timeout: httpx.Timeout,
 ) -> httpx.Request:
     """The request for `call`. The URL is the base URL plus the call's encoded path, so no
     argument can point the client at another host or outside the base path."""
@@ -69,7 +73,7 @@ def build_request(
         json=call.json,
         content=call.content,
         headers=headers,
-        timeout=config.timeout,
+        timeout=timeout,
     )
 
 
@@ -94,6 +98,60 @@ def transport_errors(request: httpx.Request) -> Iterator[None]:
         # keeps a reference to it.
         if "Authorization" in request.headers:
             request.headers["Authorization"] = REDACTED
+
+
+class DeadlineStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that stops arriving at the call's deadline.
+
+    httpx's read timeout bounds each read, not the whole body: a server sending a byte every few
+    seconds would hold a call open forever. Checking the deadline between chunks bounds a call at
+    its deadline plus one read timeout (itself cut to the time that was left).
+    """
+
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, deadline: Deadline):
+        self._inner = inner
+        self._deadline = deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert isinstance(self._inner, httpx.SyncByteStream)
+        for chunk in self._inner:
+            if self._expired():
+                self._inner.close()  # the connection cannot be reused with a body half read
+                raise self._timeout()
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert isinstance(self._inner, httpx.AsyncByteStream)
+        async for chunk in self._inner:
+            if self._expired():
+                await self._inner.aclose()
+                raise self._timeout()
+            yield chunk
+
+    def close(self) -> None:
+        assert isinstance(self._inner, httpx.SyncByteStream)
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        assert isinstance(self._inner, httpx.AsyncByteStream)
+        await self._inner.aclose()
+
+    def _expired(self) -> bool:
+        remaining = self._deadline.remaining()
+        return remaining is not None and remaining <= 0
+
+    def _timeout(self) -> APITimeoutError:
+        return APITimeoutError(
+            f"The answer was still arriving when the call's deadline of "
+            f"{self._deadline.seconds:g} s ran out.",
+            may_have_succeeded=True,
+        )
+
+
+def bound_by(deadline: Deadline, response: httpx.Response) -> httpx.Response:
+    """`response`, its body now read through a `DeadlineStream`."""
+    response.stream = DeadlineStream(response.stream, deadline)
+    return response
 
 
 def log_response(response: httpx.Response) -> None:

@@ -13,6 +13,7 @@ import pytest
 import respx
 
 from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk.testing import FakeClock
 
 BASE_URL = "https://api.craft.fast/v1"
 API_KEY = "sk_test_9f8e7d6c5b4a"
@@ -61,25 +62,26 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    """The waits the client asked for, in order (the clients below record instead of sleeping)."""
-    return []
+def clock() -> FakeClock:
+    """The clients below run on this clock: no wait is real, and every wait is recorded."""
+    return FakeClock()
 
 
 @pytest.fixture
-def client(sleeps: list[float]) -> Iterator[CraftClient]:
-    with CraftClient(api_key=API_KEY) as craft:
-        craft._sleep = sleeps.append
+def sleeps(clock: FakeClock) -> list[float]:
+    """The waits the client asked for, in order."""
+    return clock.sleeps
+
+
+@pytest.fixture
+def client(clock: FakeClock) -> Iterator[CraftClient]:
+    with CraftClient(api_key=API_KEY, clock=clock) as craft:
         yield craft
 
 
 @pytest.fixture
-async def async_client(sleeps: list[float]) -> AsyncIterator[AsyncCraftClient]:
-    async def record(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    async with AsyncCraftClient(api_key=API_KEY) as craft:
-        craft._sleep = record
+async def async_client(clock: FakeClock) -> AsyncIterator[AsyncCraftClient]:
+    async with AsyncCraftClient(api_key=API_KEY, clock=clock) as craft:
         yield craft
 
 
@@ -87,28 +89,27 @@ Runner = Callable[[Callable[[Any], Any]], Any]
 
 
 @pytest.fixture(params=["sync", "async"])
-def run(request: pytest.FixtureRequest, sleeps: list[float]) -> Iterator[Runner]:
+def run(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Runner]:
     """Runs one operation on a CraftClient, or awaits it on an AsyncCraftClient, so that each
     test is written once and proves both clients: `run(lambda c: c.projects.get("proj_1"))`.
 
     Extra client options come from `@pytest.mark.client_options(max_retries=0, ...)`.
     """
     marker = request.node.get_closest_marker("client_options")
-    options: dict[str, Any] = {"api_key": API_KEY, **(marker.kwargs if marker else {})}
+    options: dict[str, Any] = {
+        "api_key": API_KEY,
+        "clock": clock,
+        **(marker.kwargs if marker else {}),
+    }
 
     if request.param == "sync":
         with CraftClient(**options) as craft:
-            craft._sleep = sleeps.append
             yield lambda operation: operation(craft)
         return
-
-    async def record(seconds: float) -> None:
-        sleeps.append(seconds)
 
     def run_async(operation: Callable[[Any], Any]) -> Any:
         async def main() -> Any:
             async with AsyncCraftClient(**options) as craft:
-                craft._sleep = record
                 return await operation(craft)
 
         return asyncio.run(main())

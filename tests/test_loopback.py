@@ -10,6 +10,7 @@ import pytest
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk.testing import FakeClock
 
 from .conftest import API_KEY, PROJECT, failure, ok
 from .loopback import LoopbackServer, Reply, SeenRequest
@@ -57,17 +58,12 @@ async def test_async_client_against_a_real_server() -> None:
 @pytest.mark.anyio
 async def test_async_client_retries_over_a_real_connection() -> None:
     answers = iter([Reply(503, body=b"busy"), Reply(200, json=ok({"id": "user_1"}))])
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
+    clock = FakeClock()
     with LoopbackServer(lambda request: next(answers)) as server:
-        async with AsyncCraftClient(api_key=API_KEY, base_url=server.url) as client:
-            client._sleep = record
+        async with AsyncCraftClient(api_key=API_KEY, base_url=server.url, clock=clock) as client:
             assert (await client.me()).id == "user_1"
     assert len(server.requests) == 2
-    assert len(waits) == 1
+    assert len(clock.sleeps) == 1
 
 
 def test_sync_client_against_a_real_server() -> None:

@@ -26,10 +26,10 @@ from craft_sdk import (
     UnprocessableEntityError,
 )
 from craft_sdk._call import Call, Method
+from craft_sdk._config import DEFAULT_MAX_RETRY_WAIT as MAX_RETRY_WAIT
 from craft_sdk._errors import error_class
 from craft_sdk._retry import (
     BACKOFF_CAP,
-    MAX_RETRY_WAIT,
     backoff,
     is_retryable,
     recording_attempt,
@@ -48,6 +48,10 @@ def call(method: Method) -> Call[Any]:
     return Call(method, "/projects/proj_1", parse=lambda response: response)
 
 
+def retryable(error: BaseException, this_call: Call[Any]) -> bool:
+    return is_retryable(error, this_call, max_retry_wait=MAX_RETRY_WAIT)
+
+
 def api_error(status: int) -> APIError:
     return error_class(status, None)("failed", status_code=status)
 
@@ -59,7 +63,7 @@ def api_error(status: int) -> APIError:
 @pytest.mark.parametrize("retry_after", [None, 0.5, 1, 30, MAX_RETRY_WAIT])
 def test_rate_limit_is_retried_for_every_method(method: Method, retry_after: float | None) -> None:
     error = RateLimitError("slow down", status_code=429, retry_after=retry_after)
-    assert is_retryable(error, call(method)) is True
+    assert retryable(error, call(method)) is True
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -68,14 +72,14 @@ def test_rate_limit_asking_for_a_long_wait_is_not_retried(
     method: Method, retry_after: float
 ) -> None:
     error = RateLimitError("slow down", status_code=429, retry_after=retry_after)
-    assert is_retryable(error, call(method)) is False
+    assert retryable(error, call(method)) is False
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_rate_limit_signalled_by_code_on_a_2xx_is_retried(method: Method) -> None:
     error = error_class(200, "RATE_LIMIT_EXCEEDED")("slow down", status_code=200)
     assert isinstance(error, RateLimitError)
-    assert is_retryable(error, call(method)) is True
+    assert retryable(error, call(method)) is True
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -84,7 +88,7 @@ def test_failure_before_sending_is_retried_for_every_method(
     method: Method, cls: type[APIConnectionError]
 ) -> None:
     error = cls("could not connect", may_have_succeeded=False)
-    assert is_retryable(error, call(method)) is True
+    assert retryable(error, call(method)) is True
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -93,13 +97,13 @@ def test_failure_after_sending_is_retried_only_if_idempotent(
     method: Method, cls: type[APIConnectionError]
 ) -> None:
     error = cls("broke off", may_have_succeeded=True)
-    assert is_retryable(error, call(method)) is (method in IDEMPOTENT)
+    assert retryable(error, call(method)) is (method in IDEMPOTENT)
 
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
 def test_transient_statuses_are_retried_only_if_idempotent(method: Method, status: int) -> None:
-    assert is_retryable(api_error(status), call(method)) is (method in IDEMPOTENT)
+    assert retryable(api_error(status), call(method)) is (method in IDEMPOTENT)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -123,7 +127,7 @@ def test_other_api_errors_are_never_retried(
 ) -> None:
     error = api_error(status)
     assert type(error) is cls
-    assert is_retryable(error, call(method)) is False
+    assert retryable(error, call(method)) is False
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -133,7 +137,7 @@ def test_response_validation_error_is_never_retried(method: Method, status: int)
         status, content=b"<html>", request=httpx.Request("GET", "https://api.craft.fast/v1/x")
     )
     error = APIResponseValidationError("not JSON", response=response)
-    assert is_retryable(error, call(method)) is False
+    assert retryable(error, call(method)) is False
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -143,7 +147,7 @@ def test_response_validation_error_is_never_retried(method: Method, status: int)
     ids=["CraftError", "ValueError", "RuntimeError", "KeyboardInterrupt"],
 )
 def test_other_exceptions_are_never_retried(method: Method, error: BaseException) -> None:
-    assert is_retryable(error, call(method)) is False
+    assert retryable(error, call(method)) is False
 
 
 # --- backoff ---------------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""Time, in one replaceable object: what the clients read the time from and sleep with.
+
+Tests pass `clock=craft_sdk.testing.FakeClock()` so that no retry, backoff or rate-limit wait ever
+sleeps for real; everything else uses `SYSTEM_CLOCK`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+import httpx
+
+from ._errors import APITimeoutError
+
+
+class Clock(Protocol):
+    """Where a client gets the time and how it waits."""
+
+    def time(self) -> float:
+        """Wall-clock Unix time in seconds, to compare with the API's `X-RateLimit-Reset`."""
+        ...
+
+    def monotonic(self) -> float:
+        """A clock that never goes back, for deadlines and waits."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block the calling thread (the sync client)."""
+        ...
+
+    async def asleep(self, seconds: float) -> None:
+        """Suspend the calling task (the async client)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+class Deadline:
+    """The one overall time limit of a call: every attempt, sleep and body read fits inside."""
+
+    def __init__(self, seconds: float | None, clock: Clock) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._at = None if seconds is None else clock.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (0 or less once past), or None when the call has no deadline."""
+        return None if self._at is None else self._at - self._clock.monotonic()
+
+    def check(self) -> None:
+        """Raise `APITimeoutError` if the deadline has passed."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise APITimeoutError(
+                f"The call's deadline of {self.seconds:g} s ran out (set deadline= on the client "
+                "or with with_options() to change it).",
+                may_have_succeeded=False,
+            )
+
+    def cap(self, timeout: httpx.Timeout) -> httpx.Timeout:
+        """`timeout` with each of its limits cut to the time left, so no phase outlives it."""
+        remaining = self.remaining()
+        if remaining is None:
+            return timeout
+        remaining = max(remaining, 0.001)
+
+        def cut(limit: float | None) -> float:
+            return remaining if limit is None else min(limit, remaining)
+
+        return httpx.Timeout(
+            connect=cut(timeout.connect),
+            read=cut(timeout.read),
+            write=cut(timeout.write),
+            pool=cut(timeout.pool),
+        )

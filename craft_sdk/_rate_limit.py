@@ -1,0 +1,189 @@
+"""The API's rate limit as last seen, and the gate that keeps a client from spending past it.
+
+Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix
+seconds when the window resets; see craft-api.md, "Rate limits"). When the last answer said
+nothing remains and the reset lies ahead, the next request waits for the reset instead of
+collecting a 429.
+
+One `RateLimitGate` serves a client and every `with_options` copy of it, across all threads (sync)
+or all tasks (async). Its lock is a `threading.Lock` held only for a few arithmetic steps, never
+across a sleep or an `await`, so it is safe for both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import math
+import random
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Final
+
+from ._errors import RateLimitError
+
+# How often a request that found the budget spent by requests still in flight looks again: their
+# answers will tell the new window's budget.
+IN_FLIGHT_POLL: Final = 0.05
+# Spread the requests that waited for a reset over this many seconds after it, so that they do
+# not all arrive in the same instant.
+RESET_JITTER: Final = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """The rate limit as the API last reported it (`client.rate_limit`)."""
+
+    limit: int | None
+    """Requests allowed in the current window."""
+    remaining: int | None
+    """Requests left in the current window."""
+    reset_at: datetime | None
+    """When the window resets (UTC)."""
+
+
+def read_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+    """The rate limit an answer reports, or None when it reports none."""
+    limit = _whole(headers.get("x-ratelimit-limit"))
+    remaining = _whole(headers.get("x-ratelimit-remaining"))
+    reset = reset_epoch(headers.get("x-ratelimit-reset"), server_now=server_time(headers))
+    if limit is None and remaining is None and reset is None:
+        return None
+    reset_at = None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc)
+    return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+def reset_epoch(value: str | None, *, server_now: float | None) -> float | None:
+    """`X-RateLimit-Reset` as Unix seconds.
+
+    The API documents Unix seconds; a value too large for that is read as milliseconds, and one
+    too small to be a date (under 10**9, before 2001) as seconds from now, since servers differ.
+    """
+    number = _number(value)
+    if number is None or number < 0:
+        return None
+    if number >= 1e12:
+        return number / 1000
+    if number < 1e9:
+        return None if server_now is None else server_now + number
+    return number
+
+
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock, from its `Date` header, or None."""
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        date = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=timezone.utc)
+    return date.timestamp()
+
+
+def seconds_until_reset(headers: Mapping[str, str], *, local_now: float) -> float | None:
+    """Seconds until `X-RateLimit-Reset`, measured on the server's own clock (its `Date`) when it
+    sent one, so that a client clock that is off does not matter; None if unknown or past."""
+    server_now = server_time(headers)
+    reset = reset_epoch(headers.get("x-ratelimit-reset"), server_now=server_now)
+    if reset is None:
+        return None
+    wait = reset - (server_now if server_now is not None else local_now)
+    return wait if wait > 0 else None
+
+
+class RateLimitGate:
+    """Counts what the API says is left, and what this client has in flight against it."""
+
+    def __init__(self, rng: Callable[[], float] = random.random) -> None:
+        self._lock = threading.Lock()
+        self._rng = rng
+        self._last: RateLimit | None = None
+        self._limit: int | None = None
+        self._remaining: int | None = None
+        self._reset: float | None = None  # the window's reset, as the API wrote it
+        self._reset_mono: float | None = None  # the same instant on our monotonic clock
+        self._in_flight = 0
+
+    @property
+    def last(self) -> RateLimit | None:
+        return self._last
+
+    def acquire(self, now: float, *, max_wait: float, deadline_left: float | None) -> float:
+        """Claim a request slot and return 0, or return how long to wait before asking again.
+
+        Raises `RateLimitError` (nothing sent) when the wait is longer than `max_wait` or than
+        the time left before the call's deadline.
+        """
+        with self._lock:
+            if self._remaining is None:  # nothing known: go, and learn from the answer
+                self._in_flight += 1
+                return 0.0
+            if self._reset_mono is not None and now >= self._reset_mono:
+                # The window has reset: assume its whole budget is back until an answer says.
+                self._remaining = self._limit
+                self._reset_mono = None
+            budget_left = self._remaining is None or self._remaining - self._in_flight > 0
+            if budget_left or (self._reset_mono is None and self._in_flight == 0):
+                # Within budget; or spent with no reset time known and nothing in flight to
+                # learn it from, so only the API can say.
+                self._in_flight += 1
+                return 0.0
+            if self._reset_mono is None:
+                return IN_FLIGHT_POLL
+            wait = self._reset_mono - now + self._rng() * RESET_JITTER
+        if wait > max_wait or (deadline_left is not None and wait > deadline_left):
+            raise RateLimitError(
+                f"The rate limit is used up for {wait:.1f} s more; the request was not sent "
+                f"(waits longer than {max_wait:g} s, or past the call's deadline, are not taken).",
+                status_code=429,
+                code="RATE_LIMIT_EXCEEDED",
+                retry_after=wait,
+            )
+        return wait
+
+    def release(self) -> None:
+        """Give back the slot `acquire` claimed, whatever became of the request."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def observe(self, headers: Mapping[str, str], *, local_now: float, mono_now: float) -> None:
+        """Take in what an answer says about the limit."""
+        seen = read_rate_limit(headers)
+        if seen is None:
+            return
+        reset = None if seen.reset_at is None else seen.reset_at.timestamp()
+        wait = seconds_until_reset(headers, local_now=local_now)
+        with self._lock:
+            if reset is not None and self._reset is not None and reset < self._reset:
+                return  # a late answer from a window that is already over
+            same_window = reset is not None and reset == self._reset
+            self._last = seen
+            self._limit = seen.limit if seen.limit is not None else self._limit
+            if seen.remaining is not None:
+                # Answers can arrive out of order: within one window, the lowest count is news.
+                self._remaining = (
+                    min(self._remaining, max(seen.remaining, 0))
+                    if same_window and self._remaining is not None
+                    else max(seen.remaining, 0)
+                )
+            self._reset = reset
+            self._reset_mono = None if wait is None else mono_now + wait
+
+
+def _number(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _whole(value: object) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
