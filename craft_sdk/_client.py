@@ -175,10 +175,15 @@ class _BaseClient(Generic[HttpClientT]):
         deadline.check()
         return build_request(self._http, self._config, call, deadline.cap(self._config.timeout))
 
-    def _finish(self, call: Call[T], response: httpx.Response) -> T:
-        self._gate.observe(
-            response.headers, local_now=self._clock.time(), mono_now=self._clock.monotonic()
+    def _release(self, response: httpx.Response | None) -> None:
+        """Give back the rate-limit slot, noting what the answer said about the limit."""
+        self._gate.release(
+            None if response is None else response.headers,
+            local_now=self._clock.time(),
+            mono_now=self._clock.monotonic(),
         )
+
+    def _finish(self, call: Call[T], response: httpx.Response) -> T:
         log_response(response)
         return call.parse(response)
 
@@ -256,6 +261,7 @@ class CraftClient(_BaseClient[httpx.Client]):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
                 while wait := self._rate_limit_wait(deadline):
                     self._clock.sleep(wait)
+                response: httpx.Response | None = None
                 try:
                     request = self._request(call, deadline)
                     with transport_errors(request):
@@ -264,7 +270,7 @@ class CraftClient(_BaseClient[httpx.Client]):
                         )
                         bound_by(deadline, response).read()
                 finally:
-                    self._gate.release()
+                    self._release(response)
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -357,6 +363,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
                 while wait := self._rate_limit_wait(deadline):
                     await self._clock.asleep(wait)
+                response: httpx.Response | None = None
                 try:
                     request = self._request(call, deadline)
                     with transport_errors(request):
@@ -365,7 +372,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                         )
                         await bound_by(deadline, response).aread()
                 finally:
-                    self._gate.release()
+                    self._release(response)
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
 

@@ -145,33 +145,57 @@ class RateLimitGate:
             )
         return wait
 
-    def release(self) -> None:
-        """Give back the slot `acquire` claimed, whatever became of the request."""
+    def release(
+        self, headers: Mapping[str, str] | None, *, local_now: float, mono_now: float
+    ) -> None:
+        """Give back the slot `acquire` claimed, taking in what the answer (if any) said.
+
+        Both happen under one lock: a slot given back before its answer's count is taken in
+        would let another request spend the same unit of budget twice.
+        """
+        seen = None if headers is None else _Observation.read(headers, local_now=local_now)
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
+            if seen is not None:
+                self._take_in(seen, mono_now=mono_now)
 
-    def observe(self, headers: Mapping[str, str], *, local_now: float, mono_now: float) -> None:
-        """Take in what an answer says about the limit."""
+    def _take_in(self, seen: _Observation, *, mono_now: float) -> None:
+        reset = seen.reset
+        if reset is not None and self._reset is not None and reset < self._reset:
+            return  # a late answer from a window that is already over
+        same_window = reset is not None and reset == self._reset
+        self._last = seen.rate_limit
+        if seen.rate_limit.limit is not None:
+            self._limit = seen.rate_limit.limit
+        remaining = seen.rate_limit.remaining
+        if remaining is not None:
+            remaining = max(remaining, 0)  # negative means spent
+            # Answers can arrive out of order: within one window, the lowest count is news.
+            if same_window and self._remaining is not None:
+                remaining = min(self._remaining, remaining)
+            self._remaining = remaining
+        self._reset = reset
+        self._reset_mono = None if seen.wait is None else mono_now + seen.wait
+
+
+@dataclasses.dataclass(frozen=True)
+class _Observation:
+    """What one answer says about the limit, read outside the lock."""
+
+    rate_limit: RateLimit
+    reset: float | None
+    wait: float | None
+
+    @classmethod
+    def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
         seen = read_rate_limit(headers)
         if seen is None:
-            return
-        reset = None if seen.reset_at is None else seen.reset_at.timestamp()
-        wait = seconds_until_reset(headers, local_now=local_now)
-        with self._lock:
-            if reset is not None and self._reset is not None and reset < self._reset:
-                return  # a late answer from a window that is already over
-            same_window = reset is not None and reset == self._reset
-            self._last = seen
-            self._limit = seen.limit if seen.limit is not None else self._limit
-            if seen.remaining is not None:
-                # Answers can arrive out of order: within one window, the lowest count is news.
-                self._remaining = (
-                    min(self._remaining, max(seen.remaining, 0))
-                    if same_window and self._remaining is not None
-                    else max(seen.remaining, 0)
-                )
-            self._reset = reset
-            self._reset_mono = None if wait is None else mono_now + wait
+            return None
+        return cls(
+            rate_limit=seen,
+            reset=None if seen.reset_at is None else seen.reset_at.timestamp(),
+            wait=seconds_until_reset(headers, local_now=local_now),
+        )
 
 
 def _number(value: object) -> float | None:

@@ -48,6 +48,7 @@ class LoopbackServer:
 
         class _RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -61,8 +62,12 @@ class LoopbackServer:
                     outer.requests.append(seen)
                 reply = outer.handler(seen)
                 body = json.dumps(reply.json).encode() if reply.json is not None else reply.body
-                self.send_response(reply.status)
-                headers = {"Content-Type": "application/json", **reply.headers}
+                self.send_response_only(reply.status)
+                headers = {
+                    "Content-Type": "application/json",
+                    "Date": self.date_time_string(),
+                    **reply.headers,  # a reply may bring its own Date (from a fake clock)
+                }
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
