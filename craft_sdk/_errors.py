@@ -83,8 +83,9 @@ class APIError(CraftError):
     response: httpx.Response | None
     """The HTTP response, its body already read. Its request carries no credentials."""
     may_have_succeeded: bool
-    """True for a 5xx: the API may have done the work before failing, so check before redoing
-    a write. False for a 4xx, which the API refused without acting on it."""
+    """True for a 5xx or a 408: the API (or a proxy in front of it) may have acted on the
+    request before failing, so check before redoing a write. False for other 4xx answers, which
+    the API refused without acting on them."""
 
     def __init__(
         self,
@@ -105,7 +106,8 @@ class APIError(CraftError):
         self.request_id = request_id
         self.body = body
         self.response = response
-        self.may_have_succeeded = status_code >= 500
+        # The same statuses that _retry.py will not repeat for a POST or PATCH.
+        self.may_have_succeeded = status_code >= 500 or status_code == 408
 
     def __str__(self) -> str:
         # One line that answers "what happened and what do I tell support":
