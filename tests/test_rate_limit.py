@@ -3,6 +3,7 @@ instead of after it, for one caller and for 32 threads sharing a client."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import math
 import threading
@@ -243,8 +244,8 @@ class ScaledClock:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds / self._speed)
 
-    async def asleep(self, seconds: float) -> None:  # pragma: no cover - the sync client only
-        raise NotImplementedError
+    async def asleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self._speed)
 
 
 class WindowedLimit:
@@ -308,4 +309,25 @@ def test_32_threads_share_a_client_and_no_429_reaches_them() -> None:
     # Before the first answer nobody knows the limit, so the first burst may meet 429s (each
     # retried); after it, the client waits for each reset instead of collecting more. Without
     # the gate, this run collects about twice as many.
+    assert api.refused <= 32 - api.limit
+
+
+def test_32_tasks_share_an_async_client_and_no_429_reaches_them() -> None:
+    clock = ScaledClock(speed=20)
+    api = WindowedLimit(clock, limit=8)
+
+    async def main(url: str) -> list[str]:
+        async with AsyncCraftClient(api_key=API_KEY, base_url=url, clock=clock) as client:
+
+            async def work() -> list[str]:
+                return [(await client.me()).id for _ in range(2)]
+
+            done = await asyncio.gather(*(work() for _ in range(32)))
+        return [user_id for ids in done for user_id in ids]
+
+    with LoopbackServer(api) as server:
+        results = asyncio.run(main(server.url))
+
+    assert len(results) == 64
+    assert api.served == 64
     assert api.refused <= 32 - api.limit
