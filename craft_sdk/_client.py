@@ -213,7 +213,15 @@ class CraftClient(_BaseClient[httpx.Client]):
         max_retries: How many times a failed request may be retried. Defaults to 3.
         default_headers: Extra headers for every request.
         http_client: Your own `httpx.Client` (for proxies, certificates, transports). The
-            client uses it as it is, never closes it, and never follows its redirects.
+            client uses it as it is (its timeout too, unless `timeout` is given), never closes
+            it, and never follows its redirects.
+        deadline: Seconds one call may take in all: attempts, waits and reading the answer.
+            Defaults to 300; `None` for no limit.
+        max_retry_wait: The longest wait asked for by the server (`Retry-After`, a rate-limit
+            reset) that the client sleeps before retrying; a longer one raises `RateLimitError`
+            at once. Defaults to 60.
+        clock: Where the client reads the time and sleeps; tests pass
+            `craft_sdk.testing.FakeClock()` so that no wait is real.
 
     Safe to share between threads; close it (or use `with`) to release its connections.
     """
@@ -314,7 +322,15 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         max_retries: How many times a failed request may be retried. Defaults to 3.
         default_headers: Extra headers for every request.
         http_client: Your own `httpx.AsyncClient` (for proxies, certificates, transports). The
-            client uses it as it is, never closes it, and never follows its redirects.
+            client uses it as it is (its timeout too, unless `timeout` is given), never closes
+            it, and never follows its redirects.
+        deadline: Seconds one call may take in all: attempts, waits and reading the answer.
+            Defaults to 300; `None` for no limit.
+        max_retry_wait: The longest wait asked for by the server (`Retry-After`, a rate-limit
+            reset) that the client sleeps before retrying; a longer one raises `RateLimitError`
+            at once. Defaults to 60.
+        clock: Where the client reads the time and sleeps; tests pass
+            `craft_sdk.testing.FakeClock()` so that no wait is real.
 
     Safe to share between the tasks of one event loop; close it (or use `async with`) to release
     its connections.
