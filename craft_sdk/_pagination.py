@@ -6,7 +6,7 @@ What the next page is, and whether the server is misbehaving, is decided once, i
 Iteration ends when the server says `hasMore: false`, when a page comes back empty, or after
 `max_items`. It stops with a `CraftError` instead of looping when a page does not advance (the
 server answers another page number than the one asked for, or the same items again), or when the
-server says `hasMore` past its own `totalPages`.
+server says `hasMore` past its own `totalPages` (or `total`).
 """
 
 from __future__ import annotations
@@ -101,6 +101,11 @@ def next_call(
             raise CraftError(
                 f"The API says there is more after page {asked} of {info.total_pages}. "
                 "Stopped so as not to loop."
+            )
+        if info.total is not None and info.limit and asked * info.limit >= info.total:
+            raise CraftError(
+                f"The API says there is more after page {asked}, though {asked} pages of "
+                f"{info.limit} already hold all {info.total} items. Stopped so as not to loop."
             )
     elif info is not None and info.total_pages is not None:
         if asked >= info.total_pages:

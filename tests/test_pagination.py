@@ -167,6 +167,19 @@ def test_has_more_past_total_pages_is_stopped(api: respx.MockRouter, run: Runner
     assert route.call_count == 2
 
 
+def test_has_more_past_the_total_is_stopped(api: respx.MockRouter, run: Runner) -> None:
+    def endless(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        items = [{"id": f"p{page}-{n}"} for n in range(2)]
+        pagination = {"page": page, "limit": 2, "total": 5, "hasMore": True}
+        return httpx.Response(200, json=ok(items, pagination=pagination))
+
+    route = api.get("/projects").mock(side_effect=endless)
+    with pytest.raises(craft_sdk.CraftError, match="3 pages of 2 already hold all 5 items"):
+        run(lambda c: _drain(c.projects.list()))
+    assert route.call_count == 3
+
+
 def test_has_more_forever_with_empty_pages_ends_cleanly(api: respx.MockRouter, run: Runner) -> None:
     def endless(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
