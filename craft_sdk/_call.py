@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
+from ._body import Download, Upload
+
 T = TypeVar("T")
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -34,13 +36,39 @@ class Call(Generic[T]):
     """Reads a 2xx answer; raises a `CraftError` when it is not what the API promises."""
     params: Mapping[str, QueryValue] | None = None
     json: Any = None
-    content: bytes | None = None
+    content: Upload | None = None
+    """A raw request body (a file write), sent as it streams."""
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    authenticated: bool = True
+    """False for the OAuth token endpoint, which takes the app's credentials in the body."""
+    download: Download | None = None
+    """Where a successful raw (non-JSON) answer is streamed, instead of being read into memory."""
 
     @property
     def idempotent(self) -> bool:
         """Whether sending this twice has the same effect as sending it once."""
         return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def replayable(self) -> bool:
+        """Whether another attempt could send the same body and write the same destination: not
+        so for a body read from a pipe, or a download into a file that cannot be rewound."""
+        return (self.content is None or self.content.replayable) and (
+            self.download is None or self.download.restartable
+        )
+
+    def download_for(self, response: httpx.Response) -> Download | None:
+        """Where to stream `response`'s body, or None to read it into memory: only a successful
+        answer that is not JSON (a JSON answer may be an envelope, or an error) is streamed."""
+        if self.download is None or not response.is_success or is_json(response):
+            return None
+        return self.download
+
+
+def is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def api_path(*segments: str) -> str:

@@ -14,19 +14,24 @@ Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 import pydantic
 from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Self
 
+from ._batch import Batch
+from ._body import expected_size
 from ._call import Call
 from ._clock import SYSTEM_CLOCK, Clock, Deadline
-from ._config import ClientConfig
+from ._config import ApiKey, ClientConfig
 from ._errors import CraftError
+from ._flow import Flow, Sleep
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
@@ -175,6 +180,9 @@ class _BaseClient(Generic[HttpClientT]):
         deadline.check()
         return build_request(self._http, self._config, call, deadline.cap(self._config.timeout))
 
+    def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
+        return self._auth if call.authenticated else None
+
     def _release(self, response: httpx.Response | None) -> None:
         """Give back the rate-limit slot, noting what the answer said about the limit."""
         self._gate.release(
@@ -233,7 +241,7 @@ class CraftClient(_BaseClient[httpx.Client]):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -274,13 +282,53 @@ class CraftClient(_BaseClient[httpx.Client]):
                     request = self._request(call, deadline)
                     with transport_errors(request):
                         response = self._http.send(
-                            request, auth=self._auth, follow_redirects=False, stream=True
+                            request, auth=self._auth_for(call), follow_redirects=False, stream=True
                         )
-                        bound_by(deadline, response).read()
+                        body = bound_by(deadline, response)
+                        if download := call.download_for(response):
+                            download.consume(body.iter_bytes(), expected_size(response))
+                        else:
+                            body.read()
                 finally:
                     self._release(response)
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _run(self, flow: Flow[T]) -> T:
+        """Drive an operation of several requests (see _flow.py)."""
+        answer: Any = None
+        try:
+            while True:
+                step = flow.send(answer)
+                if isinstance(step, Sleep):
+                    self._clock.sleep(step.seconds)
+                    answer = None
+                else:
+                    answer = self._send(step)
+        except StopIteration as finished:
+            return cast(T, finished.value)
+        finally:
+            flow.close()
+
+    def _send_many(
+        self,
+        calls: Mapping[str, Call[T]],
+        concurrency: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> dict[str, T]:
+        """Send calls on up to `concurrency` threads; see _batch.py for what happens when."""
+        batch = Batch(calls, on_progress)
+        running: dict[Future[T], str] = {}
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="craft") as pool:
+            while True:
+                while len(running) < concurrency and (item := batch.next()):
+                    key, call = item
+                    running[pool.submit(self._send, call)] = key
+                if not running:
+                    return batch.outcome()
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch.settle(running.pop(future), future)
 
     def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> SyncPage[M]:
         max_items = check_max_items(max_items)  # before anything is sent
@@ -343,7 +391,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -384,13 +432,56 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     request = self._request(call, deadline)
                     with transport_errors(request):
                         response = await self._http.send(
-                            request, auth=self._auth, follow_redirects=False, stream=True
+                            request, auth=self._auth_for(call), follow_redirects=False, stream=True
                         )
-                        await bound_by(deadline, response).aread()
+                        body = bound_by(deadline, response)
+                        if download := call.download_for(response):
+                            await download.aconsume(body.aiter_bytes(), expected_size(response))
+                        else:
+                            await body.aread()
                 finally:
                     self._release(response)
                 return self._finish(call, response)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _run(self, flow: Flow[T]) -> T:
+        """Drive an operation of several requests (see _flow.py)."""
+        answer: Any = None
+        try:
+            while True:
+                step = flow.send(answer)
+                if isinstance(step, Sleep):
+                    await self._clock.asleep(step.seconds)
+                    answer = None
+                else:
+                    answer = await self._send(step)
+        except StopIteration as finished:
+            return cast(T, finished.value)
+        finally:
+            flow.close()
+
+    async def _send_many(
+        self,
+        calls: Mapping[str, Call[T]],
+        concurrency: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> dict[str, T]:
+        """Send calls as up to `concurrency` tasks; see _batch.py for what happens when."""
+        batch = Batch(calls, on_progress)
+        running: dict[asyncio.Task[T], str] = {}
+        try:
+            while True:
+                while len(running) < concurrency and (item := batch.next()):
+                    key, call = item
+                    running[asyncio.ensure_future(self._send(call))] = key
+                if not running:
+                    return batch.outcome()
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    batch.settle(running.pop(task), task)
+        finally:
+            for task in running:  # only when cancelled: do not leave writes running unseen
+                task.cancel()
 
     def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> AsyncPaginator[M]:
         return AsyncPaginator(self._send, call, max_items=check_max_items(max_items))

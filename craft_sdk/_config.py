@@ -10,8 +10,8 @@ import dataclasses
 import ipaddress
 import math
 import os
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Final, TypeAlias
 
 import httpx
 
@@ -40,16 +40,30 @@ _TOKEN_CHARS: Final = frozenset(
 )
 
 
+ApiKey: TypeAlias = str | Callable[[], str]
+"""An API key or access token, or a function returning the current one (called per request, so
+a long-running process can refresh a token without rebuilding its client)."""
+
+
 class Secret:
-    """A string that does not show itself: repr, str and f-strings print a mask."""
+    """A key that does not show itself: repr, str and f-strings print a mask."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: ApiKey) -> None:
         self._value = value
 
     def reveal(self) -> str:
-        return self._value
+        """The key; for a function, its current answer, checked like a key given directly."""
+        if isinstance(self._value, str):
+            return self._value
+        key = self._value()
+        if not isinstance(key, str) or not key.strip() or not _is_header_safe(key):
+            raise CraftError(
+                "The api_key function returned no usable key: it must return a non-empty str of "
+                "printable ASCII (no line break, NUL or other control character)."
+            )
+        return key
 
     def __repr__(self) -> str:
         return "Secret('**********')"
@@ -76,7 +90,7 @@ class ClientConfig:
     def build(
         cls,
         *,
-        api_key: str | None,
+        api_key: ApiKey | None,
         base_url: str | httpx.URL | None,
         timeout: float | httpx.Timeout | None,
         max_retries: int | None,
@@ -120,7 +134,9 @@ class ClientConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-def resolve_api_key(api_key: str | None) -> str:
+def resolve_api_key(api_key: ApiKey | None) -> ApiKey:
+    if callable(api_key) and not isinstance(api_key, str):
+        return api_key  # called, and checked, for each request
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV)
     if api_key is None or (isinstance(api_key, str) and not api_key.strip()):

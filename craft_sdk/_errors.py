@@ -16,6 +16,9 @@ Our exception hierarchy:
   + APIConnectionError               no usable answer: the connection failed or broke
   | + APITimeoutError                ...because a timeout ran out
   + APIResponseValidationError       an answer came, but it is not what the API promises
+  + WriteManyError                   files.write_many: some files were not written (and which)
+  + DeploymentFailedError            deployments.wait: the deployment failed
+  + WaitTimeoutError                 deployments.wait: no final status in time (also TimeoutError)
 
 Which class an error response becomes is decided in one place, `error_class()`.
 """
@@ -27,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
+
+    from .models import Deployment
 
 __all__ = [
     "APIConnectionError",
@@ -41,7 +46,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "DeploymentFailedError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
+    "WriteManyError",
 ]
 
 
@@ -199,6 +207,60 @@ class APIResponseValidationError(CraftError):
         self.body = body
         # The API answered 2xx, so whatever was asked was most likely done.
         self.may_have_succeeded = True
+
+
+class WriteManyError(CraftError):
+    """Some files of a `write_many` were not written. Nothing is lost silently: every path is in
+    exactly one of `written`, `failed` and `not_attempted`."""
+
+    written: list[str]
+    """Paths written, in the order they finished."""
+    failed: dict[str, BaseException]
+    """Paths whose write failed, with the error each raised."""
+    not_attempted: list[str]
+    """Paths not sent, because the batch stopped at the first failure."""
+
+    def __init__(
+        self,
+        *,
+        written: list[str],
+        failed: dict[str, BaseException],
+        not_attempted: list[str],
+    ) -> None:
+        first_path, first_error = next(iter(failed.items()))
+        super().__init__(
+            f"{len(failed)} of {len(written) + len(failed) + len(not_attempted)} files failed "
+            f"({len(written)} written, {len(not_attempted)} not attempted); first: "
+            f"{first_path}: {first_error}"
+        )
+        self.written = written
+        self.failed = failed
+        self.not_attempted = not_attempted
+
+
+class DeploymentFailedError(CraftError):
+    """`deployments.wait` saw the deployment end as `failed`."""
+
+    deployment: Deployment
+    """The failed deployment; its `error` says why, when the API said."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        reason = f": {deployment.error}" if deployment.error else ""
+        super().__init__(f"Deployment {deployment.id} failed{reason}")
+        self.deployment = deployment
+
+
+class WaitTimeoutError(CraftError, TimeoutError):
+    """`deployments.wait` ran out of time before the deployment reached a final status."""
+
+    deployment: Deployment
+    """The last state of the deployment seen."""
+
+    def __init__(self, deployment: Deployment, timeout: float) -> None:
+        super().__init__(
+            f"Deployment {deployment.id} was still {deployment.status!r} after {timeout:g} s"
+        )
+        self.deployment = deployment
 
 
 _ERROR_BY_STATUS: dict[int, type[APIError]] = {

@@ -38,6 +38,8 @@ RETRYABLE_STATUSES_IF_IDEMPOTENT: Final = frozenset({408, 500, 502, 503, 504})
 
 def is_retryable(error: BaseException, call: Call[Any], *, max_retry_wait: float) -> bool:
     """Whether `error`, raised by one attempt at `call`, may be answered by another attempt."""
+    if not call.replayable:
+        return False  # the body (or the destination) cannot be had again
     if isinstance(error, RateLimitError):
         # Throttling happens before the API does any work, so even a POST is safe to repeat. A
         # wait longer than max_retry_wait is not slept: the caller gets the error at once.

@@ -66,12 +66,20 @@ def build_request(
         **config.default_headers,
         **call.headers,
     }
+    content: Iterator[bytes] | AsyncIterator[bytes] | None = None
+    if call.content is not None:
+        # A fresh stream for every attempt, of the kind this flavour of httpx client reads.
+        upload = call.content
+        content = upload.chunks() if isinstance(http, httpx.Client) else upload.achunks()
+        headers["Content-Type"] = upload.content_type
+        if upload.size is not None:  # else httpx sends it chunked
+            headers["Content-Length"] = str(upload.size)
     return http.build_request(
         call.method,
         url,
         params=dict(call.params) if call.params else None,
         json=call.json,
-        content=call.content,
+        content=content,
         headers=headers,
         timeout=timeout,
     )

@@ -25,6 +25,7 @@ import respx
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk._body import Upload
 from craft_sdk._call import Call
 from craft_sdk._envelope import read_envelope
 from craft_sdk.testing import FakeClock
@@ -52,8 +53,7 @@ PUT_FILE: Call[dict[str, Any]] = Call(
     "PUT",
     "/projects/p/files/x",
     parse=read_envelope,
-    content=b"hello",
-    headers={"Content-Type": "text/plain"},
+    content=Upload("hello"),
 )
 
 Operation = Callable[[Any], Any]

@@ -1,0 +1,251 @@
+"""Bodies that do not fit in memory: uploads streamed from a file, downloads streamed to one.
+
+An `Upload` hands out a fresh stream of chunks for every attempt, so a retried PUT sends the
+whole body again (a path is reopened, a seekable file object rewound); a body that cannot be
+replayed (a pipe, a socket) marks its call as not retryable. A `Download` receives the answer's
+chunks and, for a path, writes them to a temporary file beside it that replaces the destination
+only once the body is complete, so a failed download never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Final, TypeAlias, Union
+
+import httpx
+
+CHUNK_SIZE: Final = 64 * 1024
+
+ProgressCallback: TypeAlias = Callable[[int, int | None], None]
+"""`on_progress(done, total)`: bytes so far, and in all (None when unknown)."""
+
+FileContent: TypeAlias = Union[str, bytes, bytearray, memoryview, "os.PathLike[str]", BinaryIO]
+"""What `files.write` takes: text, bytes, a path to read, or a binary file object."""
+
+TEXT_TYPE: Final = "text/plain; charset=utf-8"
+BINARY_TYPE: Final = "application/octet-stream"
+
+
+class Upload:
+    """A request body, replayable when its source allows, with progress reporting."""
+
+    def __init__(self, content: FileContent, on_progress: ProgressCallback | None = None) -> None:
+        self._on_progress = on_progress
+        self._data: bytes | None = None
+        self._path: Path | None = None
+        self._file: BinaryIO | None = None
+        self._start = 0
+        self._used = False
+        if isinstance(content, str):
+            self._data = content.encode("utf-8")
+            self.content_type = TEXT_TYPE
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            self._data = bytes(content)
+            self.content_type = BINARY_TYPE
+        elif isinstance(content, os.PathLike):
+            self._path = Path(content)
+            if not self._path.is_file():  # before anything is sent, with the usual error
+                raise FileNotFoundError(f"No such file to upload: {self._path}")
+            self.content_type = BINARY_TYPE
+        elif isinstance(content, io.TextIOBase):
+            raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
+        elif hasattr(content, "read"):
+            self._file = content
+            self.content_type = BINARY_TYPE
+            self._start = content.tell() if _seekable(content) else 0
+        else:
+            raise TypeError(
+                "content must be str, bytes, a path or a binary file object, "
+                f"not {type(content).__name__}"
+            )
+        self.size = self._measure()
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the body can be sent again after a failed attempt."""
+        return self._file is None or _seekable(self._file)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body from its start, as it goes out; each call starts over."""
+        done = 0
+        for chunk in self._read_from_start():
+            done += len(chunk)
+            yield chunk
+            if self._on_progress is not None:
+                self._on_progress(done, self.size)
+
+    async def achunks(self) -> AsyncIterator[bytes]:
+        """`chunks()` for the async client. Reading a local file in 64 KiB pieces takes
+        microseconds, so the reads are done in place rather than in a worker thread."""
+        for chunk in self.chunks():
+            yield chunk
+
+    def _read_from_start(self) -> Iterator[bytes]:
+        if self._data is not None:
+            for offset in range(0, len(self._data), CHUNK_SIZE):
+                yield self._data[offset : offset + CHUNK_SIZE]
+            return
+        if self._path is not None:
+            with self._path.open("rb") as source:
+                yield from _read_chunks(source)
+            return
+        assert self._file is not None
+        if _seekable(self._file):
+            self._file.seek(self._start)
+        elif self._used:
+            raise RuntimeError("a body that cannot be rewound was sent twice")
+        self._used = True
+        yield from _read_chunks(self._file)
+
+    def _measure(self) -> int | None:
+        if self._data is not None:
+            return len(self._data)
+        if self._path is not None:
+            return self._path.stat().st_size
+        assert self._file is not None
+        if not _seekable(self._file):
+            return None
+        end = self._file.seek(0, os.SEEK_END)
+        self._file.seek(self._start)
+        return end - self._start
+
+
+class Download:
+    """Where a streamed answer goes: a path, replaced atomically, or a binary file object."""
+
+    def __init__(
+        self, destination: os.PathLike[str] | BinaryIO, on_progress: ProgressCallback | None
+    ) -> None:
+        self._on_progress = on_progress
+        self._path: Path | None = None
+        self._file: BinaryIO | None = None
+        self._part: BinaryIO | None = None
+        self._part_name: str | None = None
+        self._start = 0
+        self._written = 0
+        self._used = False
+        if isinstance(destination, os.PathLike):
+            self._path = Path(destination)
+            if not self._path.parent.is_dir():
+                raise FileNotFoundError(f"No such directory to download into: {self._path.parent}")
+        elif isinstance(destination, io.TextIOBase):
+            raise TypeError("the file must be opened in binary mode ('wb'), not text mode")
+        elif hasattr(destination, "write"):
+            self._file = destination
+            self._start = destination.tell() if _seekable(destination) else 0
+        else:
+            raise TypeError(
+                "destination must be a path or a binary file object, "
+                f"not {type(destination).__name__}"
+            )
+
+    @property
+    def restartable(self) -> bool:
+        """Whether a failed attempt's partial body can be thrown away for another attempt."""
+        return self._file is None or _seekable(self._file)
+
+    @property
+    def bytes_written(self) -> int:
+        return self._written
+
+    def consume(self, chunks: Iterator[bytes], total: int | None) -> None:
+        """Write an answer's body, start to end (the sync client)."""
+        self._begin()
+        try:
+            for chunk in chunks:
+                self._write(chunk, total)
+        except BaseException:
+            self.abort()
+            raise
+
+    async def aconsume(self, chunks: AsyncIterator[bytes], total: int | None) -> None:
+        """Write an answer's body, start to end (the async client)."""
+        self._begin()
+        try:
+            async for chunk in chunks:
+                self._write(chunk, total)
+        except BaseException:
+            self.abort()
+            raise
+
+    def write_all(self, data: bytes) -> None:
+        """Write a body that was already read (an enveloped answer)."""
+        self._begin()
+        try:
+            for offset in range(0, len(data), CHUNK_SIZE):
+                self._write(data[offset : offset + CHUNK_SIZE], len(data))
+        except BaseException:
+            self.abort()
+            raise
+
+    def commit(self) -> None:
+        """The body is complete: put it in place."""
+        if self._part is not None and self._part_name is not None and self._path is not None:
+            self._part.close()
+            os.replace(self._part_name, self._path)
+            self._part = self._part_name = None
+        elif self._file is not None:
+            self._file.flush()
+
+    def abort(self) -> None:
+        """Throw away a partial body (the destination is left as it was, for a path)."""
+        if self._part is not None and self._part_name is not None:
+            self._part.close()
+            Path(self._part_name).unlink(missing_ok=True)
+            self._part = self._part_name = None
+
+    def _begin(self) -> None:
+        self.abort()
+        self._written = 0
+        if self._path is not None:
+            descriptor, self._part_name = tempfile.mkstemp(
+                prefix=f".{self._path.name}.", suffix=".part", dir=self._path.parent
+            )
+            self._part = os.fdopen(descriptor, "wb")
+            return
+        assert self._file is not None
+        if _seekable(self._file):
+            self._file.seek(self._start)
+            self._file.truncate()
+        elif self._used:
+            raise RuntimeError("a destination that cannot be rewound was written twice")
+        self._used = True
+
+    def _write(self, chunk: bytes, total: int | None) -> None:
+        target = self._part if self._part is not None else self._file
+        assert target is not None
+        target.write(chunk)
+        self._written += len(chunk)
+        if self._on_progress is not None:
+            self._on_progress(self._written, total)
+
+
+def expected_size(response: httpx.Response) -> int | None:
+    """The body's size as it will be written, when the answer says (not when it is compressed,
+    since its Content-Length then counts the compressed bytes)."""
+    if "content-encoding" in response.headers:
+        return None
+    try:
+        size = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return size if size >= 0 else None
+
+
+def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
+    while chunk := source.read(CHUNK_SIZE):
+        if not isinstance(chunk, bytes):
+            raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
+        yield chunk
+
+
+def _seekable(file: object) -> bool:
+    seekable = getattr(file, "seekable", None)
+    try:
+        return bool(seekable()) if callable(seekable) else False
+    except (OSError, ValueError):
+        return False

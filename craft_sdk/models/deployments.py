@@ -1,0 +1,37 @@
+"""Deployments. The public API reference does not document them yet: the shape here is assumed
+(see docs/assumptions.md) and parsed tolerantly."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from ._base import CraftModel, Timestamp
+
+DeploymentStatus = Literal["queued", "building", "completed", "failed", "canceled"]
+DeploymentEnvironment = Literal["preview", "production"]
+
+FINAL_STATUSES: Final = frozenset({"completed", "failed", "canceled"})
+
+
+class Deployment(CraftModel):
+    """A build and deployment of a project."""
+
+    id: str
+    """The deployment id, such as "dep_abc123"."""
+    project_id: str | None = None
+    status: DeploymentStatus | str | None = None
+    """"queued", "building", "completed", "failed" or "canceled"; the last three are final. A
+    status the SDK does not know yet is kept as a plain string (and is not final)."""
+    environment: DeploymentEnvironment | str | None = None
+    url: str | None = None
+    """Where the deployment is served, once completed."""
+    error: str | None = None
+    """Why it failed, when it failed."""
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the deployment has stopped changing (completed, failed or canceled)."""
+        return self.status in FINAL_STATUSES

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import CraftModel, Timestamp
+
+FileType = Literal["file", "directory"]
+
+
+class FileEntry(CraftModel):
+    """A file or directory of a project."""
+
+    path: str
+    """The path within the project, with `/` separators, such as "src/app/page.tsx"."""
+    type: FileType | str | None = None
+    """"file" or "directory"; a value the SDK does not know yet is kept as a plain string."""
+    size: int | None = None
+    """Size in bytes (files only)."""
+    updated_at: Timestamp | None = None
+
+
+class DeletedFile(CraftModel):
+    """The answer to `files.delete`."""
+
+    path: str
+    deleted: bool = True
+
+
+class DownloadedFile(CraftModel):
+    """The answer to `files.download`: what was written where."""
+
+    path: str
+    """The path within the project."""
+    size: int
+    """Bytes written."""
+    destination: str | None = None
+    """The local path written, or None for a file object."""
