@@ -19,18 +19,35 @@ from ._errors import (
     BadRequestError,
     ConflictError,
     CraftError,
+    DeploymentFailedError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    WaitTimeoutError,
+    WriteManyError,
 )
 from ._logging import setup_logging as _setup_logging
 from ._pagination import AsyncPage, AsyncPaginator, Pagination, SyncPage
 from ._rate_limit import RateLimit
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
-from .models import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus, User
+from .models import (
+    DeletedFile,
+    DeletedProject,
+    Deployment,
+    DeploymentEnvironment,
+    DeploymentStatus,
+    DownloadedFile,
+    FileEntry,
+    Project,
+    ProjectSettings,
+    ProjectStats,
+    ProjectStatus,
+    Token,
+    User,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -46,7 +63,14 @@ __all__ = [
     "ConflictError",
     "CraftClient",
     "CraftError",
+    "DeletedFile",
     "DeletedProject",
+    "Deployment",
+    "DeploymentEnvironment",
+    "DeploymentFailedError",
+    "DeploymentStatus",
+    "DownloadedFile",
+    "FileEntry",
     "InternalServerError",
     "NOT_GIVEN",
     "NotFoundError",
@@ -60,8 +84,11 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "SyncPage",
+    "Token",
     "UnprocessableEntityError",
     "User",
+    "WaitTimeoutError",
+    "WriteManyError",
     "__version__",
 ]
 

@@ -38,12 +38,22 @@ from ._retry import recording_attempt, retry_policy
 from ._transport import ApiKeyAuth, bound_by, build_request, log_response, transport_errors
 from ._types import NOT_GIVEN, NotGiven
 from .models import User
+from .resources.deployments import AsyncDeployments, Deployments
+from .resources.files import AsyncFiles, Files
 from .resources.me import me
+from .resources.oauth import AsyncOAuth, OAuth
 from .resources.projects import AsyncProjects, Projects
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+
+
+def _no_api_key() -> str:
+    raise CraftError(
+        "This client was made with for_oauth() and has no API key: it can only make OAuth "
+        "token calls. Build one with api_key=... (or an access token) for the rest of the API."
+    )
 
 
 class _BaseClient(Generic[HttpClientT]):
@@ -98,6 +108,16 @@ class _BaseClient(Generic[HttpClientT]):
         self._auth = ApiKeyAuth(config.api_key)
         self._clock = clock
         self._gate = gate
+
+    @classmethod
+    def for_oauth(cls, **options: Any) -> Self:
+        """A client with no API key, for an OAuth app's token calls (`client.oauth`).
+
+        It takes the other options of the constructor. Any call that needs a key raises
+        `CraftError` before it is sent; build a client with `api_key=token.access_token` for
+        those.
+        """
+        return cls(api_key=_no_api_key, **options)  # type: ignore[call-arg]
 
     @property
     def base_url(self) -> httpx.URL:
@@ -235,7 +255,13 @@ class CraftClient(_BaseClient[httpx.Client]):
     """
 
     projects: Projects
-    """Create, read, update, archive and delete projects."""
+    """List, create, read, update, archive and delete projects."""
+    files: Files
+    """List, read, write, download and delete a project's files."""
+    deployments: Deployments
+    """Start, list, read, cancel and wait for deployments."""
+    oauth: OAuth
+    """Trade OAuth codes and refresh tokens for tokens."""
     _http_class = httpx.Client
 
     def __init__(
@@ -266,6 +292,9 @@ class CraftClient(_BaseClient[httpx.Client]):
     def _init(self, config: ClientConfig, http: httpx.Client, **shared: Any) -> None:
         super()._init(config, http, **shared)
         self.projects = Projects(self)
+        self.files = Files(self)
+        self.deployments = Deployments(self)
+        self.oauth = OAuth(self)
 
     def me(self) -> User:
         """The user the API key belongs to."""
@@ -385,7 +414,13 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
     """
 
     projects: AsyncProjects
-    """Create, read, update, archive and delete projects."""
+    """List, create, read, update, archive and delete projects."""
+    files: AsyncFiles
+    """List, read, write, download and delete a project's files."""
+    deployments: AsyncDeployments
+    """Start, list, read, cancel and wait for deployments."""
+    oauth: AsyncOAuth
+    """Trade OAuth codes and refresh tokens for tokens."""
     _http_class = httpx.AsyncClient
 
     def __init__(
@@ -416,6 +451,9 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
     def _init(self, config: ClientConfig, http: httpx.AsyncClient, **shared: Any) -> None:
         super()._init(config, http, **shared)
         self.projects = AsyncProjects(self)
+        self.files = AsyncFiles(self)
+        self.deployments = AsyncDeployments(self)
+        self.oauth = AsyncOAuth(self)
 
     async def me(self) -> User:
         """The user the API key belongs to."""

@@ -74,6 +74,10 @@ def error_from_response(response: httpx.Response, body: object = ...) -> APIErro
         body = _decode_json_leniently(response)
     error = body.get("error") if isinstance(body, dict) else None
     fields: Mapping[str, Any] = error if isinstance(error, dict) else {}
+    if isinstance(error, str) and isinstance(body, dict):
+        # The OAuth token endpoint's form (RFC 6749 section 5.2): {"error": "invalid_grant",
+        # "error_description": "..."}.
+        fields = {"code": error, "message": body.get("error_description")}
     code = _str_or_none(fields.get("code"))
     message = _str_or_none(fields.get("message")) or _describe_status(response)
     details = fields.get("details")

@@ -126,7 +126,9 @@ def check_max_items(max_items: int | None) -> int | None:
 
 
 def ids_of(page: PageData[Any]) -> frozenset[str]:
-    return frozenset(str(item.id) for item in page.items if getattr(item, "id", None) is not None)
+    """What identifies a page's items: their ids, or their paths for files."""
+    keys = (getattr(item, "id", None) or getattr(item, "path", None) for item in page.items)
+    return frozenset(str(key) for key in keys if key is not None)
 
 
 def _page_number(call: Call[Any]) -> int:

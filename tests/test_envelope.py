@@ -368,14 +368,23 @@ MALFORMED_ERRORS: list[tuple[str, int, dict[str, Any], type[APIError], str, str 
     ("html-502", 502, {"content": b"<html>502</html>"}, InternalServerError, "Bad Gateway", None),
     ("empty-404", 404, {"content": b""}, NotFoundError, "Not Found", None),
     ("empty-500", 500, {"content": b""}, InternalServerError, "Internal Server Error", None),
-    ("error-string", 400, {"json": {"error": "string"}}, BadRequestError, "Bad Request", None),
+    # A bare string error is the OAuth form (RFC 6749 section 5.2): the string is the code.
+    ("error-string", 400, {"json": {"error": "string"}}, BadRequestError, "Bad Request", "string"),
     (
         "error-string-with-success",
         403,
         {"json": {"success": False, "error": "nope"}},
         PermissionDeniedError,
         "Forbidden",
-        None,
+        "nope",
+    ),
+    (
+        "oauth-error",
+        400,
+        {"json": {"error": "invalid_grant", "error_description": "Code expired"}},
+        BadRequestError,
+        "Code expired",
+        "invalid_grant",
     ),
     (
         "code-not-str",

@@ -8,7 +8,16 @@ import inspect
 import pytest
 
 from craft_sdk import AsyncCraftClient, CraftClient
-from craft_sdk.resources import AsyncProjects, Projects
+from craft_sdk.resources import (
+    AsyncDeployments,
+    AsyncFiles,
+    AsyncOAuth,
+    AsyncProjects,
+    Deployments,
+    Files,
+    OAuth,
+    Projects,
+)
 
 # Methods that differ by design: closing and the context-manager protocol.
 LIFECYCLE = {"close", "aclose"}
@@ -16,7 +25,13 @@ LIFECYCLE = {"close", "aclose"}
 # AsyncPaginator, which is awaitable (first page) and async-iterable (every item).
 ASYNC_SPELLING = {"SyncPage[": "AsyncPaginator["}
 
-PAIRS = [(CraftClient, AsyncCraftClient), (Projects, AsyncProjects)]
+PAIRS = [
+    (CraftClient, AsyncCraftClient),
+    (Projects, AsyncProjects),
+    (Files, AsyncFiles),
+    (Deployments, AsyncDeployments),
+    (OAuth, AsyncOAuth),
+]
 
 
 def public_methods(cls: type) -> dict[str, object]:
@@ -70,7 +85,7 @@ def test_same_resources_and_constructor() -> None:
     async_client = AsyncCraftClient(api_key="sk_parity")
     resources = {name for name, value in vars(sync_client).items() if not name.startswith("_")}
     assert resources == {name for name in vars(async_client) if not name.startswith("_")}
-    assert resources == {"projects"}
+    assert resources == {"projects", "files", "deployments", "oauth"}
     sync_parameters = inspect.signature(CraftClient).parameters
     async_parameters = inspect.signature(AsyncCraftClient).parameters
     assert list(sync_parameters) == list(async_parameters)

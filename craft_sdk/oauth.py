@@ -1,0 +1,69 @@
+"""OAuth for apps acting on behalf of Craft users.
+
+1. Send the user to `authorization_url(...)`; keep the `state` it returns.
+2. Craft redirects back to your `redirect_uri` with `code` and `state`; check the state.
+3. `client.oauth.exchange_code(...)` trades the code for a `Token`.
+4. `CraftClient(api_key=token.access_token)` acts as the user; `client.oauth.refresh_token(...)`
+   renews the token, and `api_key` may be a function returning the current one.
+
+An app with no API key of its own makes its token calls with `CraftClient.for_oauth()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+from urllib.parse import urlencode, urlsplit
+
+from ._checks import check_choice, check_text
+
+AUTHORIZE_URL: Final = "https://craft.fast/oauth/authorize"
+SCOPES: Final = ("read", "write", "delete", "admin")
+
+
+class AuthorizationURL(NamedTuple):
+    """Where to send the user, and the `state` to expect back with the code."""
+
+    url: str
+    state: str
+
+
+def authorization_url(
+    client_id: str,
+    redirect_uri: str,
+    scopes: Iterable[str] = ("read", "write"),
+    state: str | None = None,
+) -> AuthorizationURL:
+    """The browser URL that asks a user to let your app act for them.
+
+    `scopes` are from "read", "write", "delete" and "admin". Without a `state`, an unguessable
+    one is made; compare it with the `state` Craft sends back to your `redirect_uri`, to know
+    the answer is to your own request.
+    """
+    check_text("client_id", client_id, max_length=None)
+    check_text("redirect_uri", redirect_uri, max_length=None)
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"redirect_uri must be an absolute http(s) URL; got {redirect_uri!r}")
+    if isinstance(scopes, str):
+        raise TypeError('scopes must be a sequence of scopes, such as ("read", "write")')
+    chosen = [check_choice("scope", scope, SCOPES) for scope in scopes]
+    if not chosen:
+        raise ValueError("scopes must name at least one scope")
+    state = (
+        secrets.token_urlsafe(32) if state is None else check_text("state", state, max_length=None)
+    )
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(dict.fromkeys(chosen)),
+            "state": state,
+        }
+    )
+    return AuthorizationURL(url=f"{AUTHORIZE_URL}?{query}", state=state)
+
+
+__all__ = ["AUTHORIZE_URL", "SCOPES", "AuthorizationURL", "authorization_url"]

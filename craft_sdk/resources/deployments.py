@@ -1,0 +1,217 @@
+"""`client.deployments`: start, list, read, cancel and wait for deployments of a project.
+
+The public reference does not document deployments yet: paths, body and statuses here are
+assumed (see craft-api.md and docs/assumptions.md) and kept in this one module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Final
+
+from .._call import Call, api_path
+from .._checks import check_choice, check_int
+from .._clock import Clock
+from .._envelope import data
+from .._errors import DeploymentFailedError, WaitTimeoutError
+from .._flow import Flow, Sleep
+from .._pagination import AsyncPaginator, PageData, SyncPage, page_of
+from ..models import Deployment, DeploymentEnvironment
+from ._base import AsyncResource, SyncResource
+from .projects import PAGE_SIZE_MAX
+
+ENVIRONMENTS: Final = ("preview", "production")
+# Polls start at poll_interval and back off by this factor, up to POLL_INTERVAL_MAX seconds.
+POLL_BACKOFF: Final = 1.5
+POLL_INTERVAL_MAX: Final = 30.0
+
+_deployment = data(Deployment)
+
+
+def _deployments(project_id: str, *rest: str) -> str:
+    return api_path("projects", project_id, "deployments", *rest)
+
+
+def _create(project_id: str, environment: DeploymentEnvironment | None) -> Call[Deployment]:
+    body: dict[str, Any] = {}
+    if environment is not None:
+        body["environment"] = check_choice("environment", environment, ENVIRONMENTS)
+    return Call("POST", _deployments(project_id), parse=_deployment, json=body)
+
+
+def _list(project_id: str, *, page: int, limit: int | None) -> Call[PageData[Deployment]]:
+    params: dict[str, str | int] = {"page": check_int("page", page, minimum=1)}
+    if limit is not None:
+        params["limit"] = check_int("limit", limit, minimum=1, maximum=PAGE_SIZE_MAX)
+    return Call("GET", _deployments(project_id), parse=page_of(Deployment), params=params)
+
+
+def _get(project_id: str, deployment_id: str) -> Call[Deployment]:
+    return Call("GET", _deployments(project_id, deployment_id), parse=_deployment)
+
+
+def _cancel(project_id: str, deployment_id: str) -> Call[Deployment]:
+    return Call("POST", _deployments(project_id, deployment_id, "cancel"), parse=_deployment)
+
+
+def _wait(
+    project_id: str,
+    deployment_id: str,
+    *,
+    timeout: float,
+    poll_interval: float,
+    on_status: Callable[[Deployment], None] | None,
+    raise_on_failure: bool,
+    clock: Clock,
+) -> Flow[Deployment]:
+    """Poll until the deployment is final, backing off between polls, within `timeout`."""
+    _check_seconds("timeout", timeout)
+    _check_seconds("poll_interval", poll_interval)
+    poll = _get(project_id, deployment_id)  # checks the ids before the first poll
+    started = clock.monotonic()
+    interval = poll_interval
+    last_status: str | None = None
+    while True:
+        deployment: Deployment = yield poll
+        if on_status is not None and deployment.status != last_status:
+            on_status(deployment)
+        last_status = deployment.status
+        if deployment.is_final:
+            if deployment.status == "failed" and raise_on_failure:
+                raise DeploymentFailedError(deployment)
+            return deployment
+        time_left = timeout - (clock.monotonic() - started)
+        if time_left <= 0:
+            raise WaitTimeoutError(deployment, timeout)
+        # The last sleep ends exactly at the timeout, for one last look.
+        yield Sleep(min(interval, time_left))
+        interval = min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
+
+
+def _check_seconds(what: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{what} must be a positive number of seconds; got {value!r}")
+
+
+class Deployments(SyncResource):
+    """The deployments of a project: `client.deployments`."""
+
+    def create(
+        self, project_id: str, *, environment: DeploymentEnvironment | None = None
+    ) -> Deployment:
+        """Start a deployment (a build) of a project, to "preview" or "production"."""
+        return self._client._send(_create(project_id, environment))
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        limit: int | None = None,
+        page: int = 1,
+        max_items: int | None = None,
+    ) -> SyncPage[Deployment]:
+        """A project's deployments, page by page, like `projects.list`: iterate the result for
+        every deployment of every page, or use it as the first page."""
+        call = _list(project_id, page=page, limit=limit)
+        return self._client._paginate(call, max_items)
+
+    def get(self, project_id: str, deployment_id: str) -> Deployment:
+        """One deployment."""
+        return self._client._send(_get(project_id, deployment_id))
+
+    def cancel(self, project_id: str, deployment_id: str) -> Deployment:
+        """Cancel a deployment that is still queued or building."""
+        return self._client._send(_cancel(project_id, deployment_id))
+
+    def wait(
+        self,
+        project_id: str,
+        deployment_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        on_status: Callable[[Deployment], None] | None = None,
+        raise_on_failure: bool = True,
+    ) -> Deployment:
+        """Poll a deployment until it is completed, failed or canceled, and return it.
+
+        Polls start `poll_interval` seconds apart and back off (x1.5, up to 30 s).
+        `on_status(deployment)` is called whenever the status changes. A failed deployment
+        raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
+        `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
+        """
+        flow = _wait(
+            project_id,
+            deployment_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_status=on_status,
+            raise_on_failure=raise_on_failure,
+            clock=self._client._clock,
+        )
+        return self._client._run(flow)
+
+
+class AsyncDeployments(AsyncResource):
+    """The deployments of a project: `client.deployments`."""
+
+    async def create(
+        self, project_id: str, *, environment: DeploymentEnvironment | None = None
+    ) -> Deployment:
+        """Start a deployment (a build) of a project, to "preview" or "production"."""
+        return await self._client._send(_create(project_id, environment))
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        limit: int | None = None,
+        page: int = 1,
+        max_items: int | None = None,
+    ) -> AsyncPaginator[Deployment]:
+        """A project's deployments, page by page, like `projects.list`: iterate the result for
+        every deployment of every page, or use it as the first page."""
+        call = _list(project_id, page=page, limit=limit)
+        return self._client._paginate(call, max_items)
+
+    async def get(self, project_id: str, deployment_id: str) -> Deployment:
+        """One deployment."""
+        return await self._client._send(_get(project_id, deployment_id))
+
+    async def cancel(self, project_id: str, deployment_id: str) -> Deployment:
+        """Cancel a deployment that is still queued or building."""
+        return await self._client._send(_cancel(project_id, deployment_id))
+
+    async def wait(
+        self,
+        project_id: str,
+        deployment_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        on_status: Callable[[Deployment], None] | None = None,
+        raise_on_failure: bool = True,
+    ) -> Deployment:
+        """Poll a deployment until it is completed, failed or canceled, and return it.
+
+        Polls start `poll_interval` seconds apart and back off (x1.5, up to 30 s).
+        `on_status(deployment)` is called whenever the status changes. A failed deployment
+        raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
+        `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
+        """
+        flow = _wait(
+            project_id,
+            deployment_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_status=on_status,
+            raise_on_failure=raise_on_failure,
+            clock=self._client._clock,
+        )
+        return await self._client._run(flow)
+
+
+__all__ = ["AsyncDeployments", "Deployments"]

@@ -1,0 +1,315 @@
+"""`client.files`: list, read, write, delete, download and write many files of a project.
+
+How file content travels is assumed where the reference is silent (see docs/assumptions.md): a
+read may answer with the raw bytes (any non-JSON content type) or with the envelope whose `data`
+holds `content` (text, or base64 when `encoding` says so); a write sends the raw bytes, as
+`text/plain; charset=utf-8` for text and `application/octet-stream` otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, Final
+from urllib.parse import quote
+
+import httpx
+
+from .._body import Download, FileContent, ProgressCallback, Upload
+from .._call import Call, api_path, check_segment, is_json
+from .._checks import check_int
+from .._envelope import error_from_response, read_envelope, validate
+from .._errors import APIResponseValidationError
+from .._flow import Flow
+from .._pagination import PageData, ids_of, next_call, page_of
+from ..models import DeletedFile, DownloadedFile, FileEntry
+from ._base import AsyncResource, SyncResource
+
+# Reads may come back raw, so do not insist on JSON.
+_ANY_CONTENT: Final = {"Accept": "*/*"}
+MAX_CONCURRENCY: Final = 32
+
+
+def file_path(path: str) -> str:
+    """A project file path as URL path segments: `/` kept as the separator, each segment
+    percent-encoded. Empty segments, `.`, `..`, a leading `/` and backslashes are refused, so a
+    path can never reach outside the project's files."""
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    if path.startswith("/"):
+        raise ValueError(f"path must be relative to the project, without a leading '/': {path!r}")
+    if "\\" in path:
+        raise ValueError(f"path must use '/' as its separator, not '\\': {path!r}")
+    segments = [check_segment(segment, what="each part of a path") for segment in path.split("/")]
+    return "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _file_url(project_id: str, path: str) -> str:
+    return f"{api_path('projects', project_id, 'files')}/{file_path(path)}"
+
+
+def _list(project_id: str) -> Flow[list[FileEntry]]:
+    # The reference shows one flat list; should the API paginate it, every page is read.
+    call: Call[PageData[FileEntry]] | None = Call(
+        "GET", api_path("projects", project_id, "files"), parse=page_of(FileEntry)
+    )
+    entries: list[FileEntry] = []
+    previous_ids: frozenset[str] | None = None
+    while call is not None:
+        page: PageData[FileEntry] = yield call
+        entries.extend(page.items)
+        call, previous_ids = next_call(call, page, previous_ids), ids_of(page)
+    return entries
+
+
+def _read(project_id: str, path: str) -> Call[bytes]:
+    return Call("GET", _file_url(project_id, path), parse=file_content, headers=_ANY_CONTENT)
+
+
+def _read_text(project_id: str, path: str, encoding: str) -> Call[str]:
+    def parse(response: httpx.Response) -> str:
+        return file_content(response).decode(encoding)
+
+    return Call("GET", _file_url(project_id, path), parse=parse, headers=_ANY_CONTENT)
+
+
+def _write(
+    project_id: str, path: str, content: FileContent, on_progress: ProgressCallback | None
+) -> Call[FileEntry]:
+    upload = Upload(content, on_progress)
+
+    def parse(response: httpx.Response) -> FileEntry:
+        # Assumed: the answer may describe the file written, or say nothing (even 204).
+        fallback = {"path": path, "type": "file", "size": upload.size}
+        return validate(
+            FileEntry, {**fallback, **_data_dict(response)}, response=response, body=None
+        )
+
+    return Call("PUT", _file_url(project_id, path), parse=parse, content=upload)
+
+
+def _delete(project_id: str, path: str) -> Call[DeletedFile]:
+    def parse(response: httpx.Response) -> DeletedFile:
+        merged = {"path": path, "deleted": True, **_data_dict(response)}
+        return validate(DeletedFile, merged, response=response, body=None)
+
+    return Call("DELETE", _file_url(project_id, path), parse=parse)
+
+
+def _download(
+    project_id: str,
+    path: str,
+    destination: os.PathLike[str] | BinaryIO,
+    on_progress: ProgressCallback | None,
+) -> Call[DownloadedFile]:
+    sink = Download(destination, on_progress)
+
+    def parse(response: httpx.Response) -> DownloadedFile:
+        if not response.is_success or is_json(response):
+            # Not streamed (an error, or an enveloped answer): read it, then write it.
+            sink.write_all(file_content(response))
+        sink.commit()
+        local = os.fspath(destination) if isinstance(destination, os.PathLike) else None
+        return DownloadedFile(path=path, size=sink.bytes_written, destination=local)
+
+    return Call(
+        "GET", _file_url(project_id, path), parse=parse, headers=_ANY_CONTENT, download=sink
+    )
+
+
+def _write_many(
+    project_id: str, files: Mapping[str, FileContent], concurrency: int
+) -> dict[str, Call[FileEntry]]:
+    check_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
+    if not isinstance(files, Mapping):
+        raise TypeError(f"files must be a mapping of path to content, not {type(files).__name__}")
+    # Every path and body is checked before the first is sent.
+    return {path: _write(project_id, path, content, None) for path, content in files.items()}
+
+
+def file_content(response: httpx.Response) -> bytes:
+    """A file's bytes from a read's answer: the raw body, or the envelope's `data.content`."""
+    if not response.is_success:
+        raise error_from_response(response)
+    if not is_json(response):
+        return response.content
+    try:
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
+        return response.content  # labelled JSON, but it is the file itself
+    if not (isinstance(body, dict) and isinstance(body.get("success"), bool)):
+        return response.content  # a JSON file, served as it is
+    data = read_envelope(response)["data"]
+    content = data.get("content") if isinstance(data, dict) else None
+    if not isinstance(content, str):
+        raise APIResponseValidationError(
+            "The API's answer to a file read holds no content.", response=response, body=body
+        )
+    if data.get("encoding") != "base64":
+        return content.encode("utf-8")
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise APIResponseValidationError(
+            "The API's file content is not valid base64.", response=response, body=body
+        ) from None
+
+
+def _data_dict(response: httpx.Response) -> dict[str, Any]:
+    """The envelope's `data` when the answer has one and it is an object, else nothing."""
+    if not response.is_success:
+        raise error_from_response(response)
+    if not response.content or not is_json(response):
+        return {}
+    data = read_envelope(response)["data"]
+    return data if isinstance(data, dict) else {}
+
+
+class Files(SyncResource):
+    """The files of a project: `client.files`."""
+
+    def list(self, project_id: str) -> list[FileEntry]:
+        """Every file and directory of a project, as a flat list."""
+        return self._client._run(_list(project_id))
+
+    def read(self, project_id: str, path: str) -> bytes:
+        """A file's content, as bytes. `path` is relative to the project, such as
+        "src/app/page.tsx"."""
+        return self._client._send(_read(project_id, path))
+
+    def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
+        """A file's content, decoded as text (UTF-8 unless `encoding` says otherwise)."""
+        return self._client._send(_read_text(project_id, path, encoding))
+
+    def write(
+        self,
+        project_id: str,
+        path: str,
+        content: FileContent,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> FileEntry:
+        """Create or replace a file.
+
+        `content` is text (sent as UTF-8), bytes, a `pathlib.Path` or a binary file object; a
+        path or file object is streamed, never read into memory whole.
+        `on_progress(sent_bytes, total_bytes)` follows the upload (total is None when unknown).
+        A write is retried like any PUT, from the start of the content (a file object is
+        rewound); a file object that cannot be rewound, such as a pipe, is not retried.
+        """
+        return self._client._send(_write(project_id, path, content, on_progress))
+
+    def delete(self, project_id: str, path: str) -> DeletedFile:
+        """Delete a file."""
+        return self._client._send(_delete(project_id, path))
+
+    def download(
+        self,
+        project_id: str,
+        path: str,
+        destination: os.PathLike[str] | BinaryIO,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> DownloadedFile:
+        """Stream a file to `destination`, a `pathlib.Path` or a binary file object.
+
+        A path is written to a temporary file beside it, which replaces it only once the whole
+        file has arrived. `on_progress(received_bytes, total_bytes)` follows the download.
+        """
+        return self._client._send(_download(project_id, path, destination, on_progress))
+
+    def write_many(
+        self,
+        project_id: str,
+        files: Mapping[str, FileContent],
+        *,
+        concurrency: int = 4,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, FileEntry]:
+        """Write many files, `concurrency` at a time (1 to 32), within the rate limit.
+
+        Every path and content is checked before the first is sent. The first failure stops
+        new writes (those under way finish) and raises `WriteManyError`, which says which paths
+        were written, which failed and which were not attempted.
+        `on_progress(written_files, total_files)` follows the batch.
+        """
+        calls = _write_many(project_id, files, concurrency)
+        return self._client._send_many(calls, concurrency, on_progress)
+
+
+class AsyncFiles(AsyncResource):
+    """The files of a project: `client.files`."""
+
+    async def list(self, project_id: str) -> list[FileEntry]:
+        """Every file and directory of a project, as a flat list."""
+        return await self._client._run(_list(project_id))
+
+    async def read(self, project_id: str, path: str) -> bytes:
+        """A file's content, as bytes. `path` is relative to the project, such as
+        "src/app/page.tsx"."""
+        return await self._client._send(_read(project_id, path))
+
+    async def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
+        """A file's content, decoded as text (UTF-8 unless `encoding` says otherwise)."""
+        return await self._client._send(_read_text(project_id, path, encoding))
+
+    async def write(
+        self,
+        project_id: str,
+        path: str,
+        content: FileContent,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> FileEntry:
+        """Create or replace a file.
+
+        `content` is text (sent as UTF-8), bytes, a `pathlib.Path` or a binary file object; a
+        path or file object is streamed, never read into memory whole.
+        `on_progress(sent_bytes, total_bytes)` follows the upload (total is None when unknown).
+        A write is retried like any PUT, from the start of the content (a file object is
+        rewound); a file object that cannot be rewound, such as a pipe, is not retried.
+        """
+        return await self._client._send(_write(project_id, path, content, on_progress))
+
+    async def delete(self, project_id: str, path: str) -> DeletedFile:
+        """Delete a file."""
+        return await self._client._send(_delete(project_id, path))
+
+    async def download(
+        self,
+        project_id: str,
+        path: str,
+        destination: os.PathLike[str] | BinaryIO,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> DownloadedFile:
+        """Stream a file to `destination`, a `pathlib.Path` or a binary file object.
+
+        A path is written to a temporary file beside it, which replaces it only once the whole
+        file has arrived. `on_progress(received_bytes, total_bytes)` follows the download.
+        """
+        return await self._client._send(_download(project_id, path, destination, on_progress))
+
+    async def write_many(
+        self,
+        project_id: str,
+        files: Mapping[str, FileContent],
+        *,
+        concurrency: int = 4,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, FileEntry]:
+        """Write many files, `concurrency` at a time (1 to 32), within the rate limit.
+
+        Every path and content is checked before the first is sent. The first failure stops
+        new writes (those under way finish) and raises `WriteManyError`, which says which paths
+        were written, which failed and which were not attempted.
+        `on_progress(written_files, total_files)` follows the batch.
+        """
+        calls = _write_many(project_id, files, concurrency)
+        return await self._client._send_many(calls, concurrency, on_progress)
+
+
+__all__ = ["AsyncFiles", "Files"]

@@ -1,0 +1,109 @@
+"""`client.oauth`: trade an authorization code or a refresh token for tokens.
+
+`POST /oauth/token` takes the app's credentials in its JSON body, so it is sent without the
+client's own key. The reference's example reads the answer unwrapped, so both the bare token
+object and the usual envelope are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from .._call import Call, api_path
+from .._checks import check_text
+from .._envelope import error_from_response, read_envelope, validate
+from .._rate_limit import server_time
+from ..models import Token
+from ._base import AsyncResource, SyncResource
+
+
+def _token_call(body: dict[str, str]) -> Call[Token]:
+    for name, value in body.items():
+        check_text(name, value, max_length=None)
+    return Call("POST", api_path("oauth", "token"), parse=_token, json=body, authenticated=False)
+
+
+def _exchange_code(code: str, redirect_uri: str, client_id: str, client_secret: str) -> Call[Token]:
+    return _token_call(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+    )
+
+
+def _refresh_token(refresh_token: str, client_id: str, client_secret: str) -> Call[Token]:
+    return _token_call(
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+    )
+
+
+def _token(response: httpx.Response) -> Token:
+    if not response.is_success:
+        raise error_from_response(response)
+    try:
+        body: Any = json.loads(response.content)
+    except (ValueError, RecursionError):
+        body = None
+    enveloped = isinstance(body, dict) and isinstance(body.get("success"), bool)
+    fields = read_envelope(response)["data"] if enveloped else body
+    token = validate(Token, fields, response=response, body=body)
+    if token.expires_at is None and token.expires_in is not None:
+        # Counted from the server's clock (its Date header) when it sent one.
+        issued = server_time(response.headers)
+        now = datetime.now(timezone.utc) if issued is None else _utc(issued)
+        token.expires_at = now + timedelta(seconds=token.expires_in)
+    return token
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+class OAuth(SyncResource):
+    """OAuth token calls: `client.oauth`. The browser step is
+    `craft_sdk.oauth.authorization_url`."""
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, client_id: str, client_secret: str
+    ) -> Token:
+        """Trade the `code` Craft sent to your `redirect_uri` for tokens."""
+        return self._client._send(_exchange_code(code, redirect_uri, client_id, client_secret))
+
+    def refresh_token(self, *, refresh_token: str, client_id: str, client_secret: str) -> Token:
+        """Trade a refresh token for new tokens."""
+        return self._client._send(_refresh_token(refresh_token, client_id, client_secret))
+
+
+class AsyncOAuth(AsyncResource):
+    """OAuth token calls: `client.oauth`. The browser step is
+    `craft_sdk.oauth.authorization_url`."""
+
+    async def exchange_code(
+        self, *, code: str, redirect_uri: str, client_id: str, client_secret: str
+    ) -> Token:
+        """Trade the `code` Craft sent to your `redirect_uri` for tokens."""
+        return await self._client._send(
+            _exchange_code(code, redirect_uri, client_id, client_secret)
+        )
+
+    async def refresh_token(
+        self, *, refresh_token: str, client_id: str, client_secret: str
+    ) -> Token:
+        """Trade a refresh token for new tokens."""
+        return await self._client._send(_refresh_token(refresh_token, client_id, client_secret))
+
+
+__all__ = ["AsyncOAuth", "OAuth"]
