@@ -8,6 +8,7 @@ project = client.projects.create(name="My Landing Page", template="landing-page"
 ```
 """
 
+from . import oauth as oauth  # craft_sdk.oauth.authorization_url, without a second import
 from ._client import AsyncCraftClient, CraftClient
 from ._clock import Clock
 from ._errors import (

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from ._base import CraftModel, Timestamp
+
+_SECRET_FIELDS = frozenset({"access_token", "refresh_token"})
 
 
 class Token(CraftModel):
@@ -23,3 +27,8 @@ class Token(CraftModel):
         if self.expires_at is None:
             return False
         return (self.expires_at - now).total_seconds() <= leeway
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Tokens are credentials: a repr (and so a log line or a traceback) never shows them.
+        for name, value in super().__repr_args__():
+            yield name, "**********" if name in _SECRET_FIELDS and value else value
