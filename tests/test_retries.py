@@ -25,9 +25,6 @@ import respx
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
-from craft_sdk._body import Upload
-from craft_sdk._call import Call
-from craft_sdk._envelope import read_envelope
 from craft_sdk.testing import FakeClock
 
 from .conftest import API_KEY, Runner, failure, ok
@@ -48,20 +45,12 @@ def http_date(epoch: float) -> str:
 
 # --- the operations, one per method -----------------------------------------------------------
 
-# No file endpoint exists yet, so PUT goes out as a hand-built call.
-PUT_FILE: Call[dict[str, Any]] = Call(
-    "PUT",
-    "/projects/p/files/x",
-    parse=read_envelope,
-    content=Upload("hello"),
-)
-
 Operation = Callable[[Any], Any]
 
 # name: (HTTP method, path under the base URL, the operation, the status of its success)
 OPERATIONS: dict[str, tuple[str, str, Operation, int]] = {
     "GET": ("GET", "/projects/p", lambda c: c.projects.get("p"), 200),
-    "PUT": ("PUT", "/projects/p/files/x", lambda c: c._send(PUT_FILE), 200),
+    "PUT": ("PUT", "/projects/p/files/x", lambda c: c.files.write("p", "x", "hello"), 200),
     "DELETE": ("DELETE", "/projects/p", lambda c: c.projects.delete("p"), 200),
     "POST": ("POST", "/projects", lambda c: c.projects.create(name="x"), 201),
     "PATCH-update": ("PATCH", "/projects/p", lambda c: c.projects.update("p", name="x"), 200),
