@@ -58,7 +58,6 @@ def _cancel(project_id: str, deployment_id: str) -> Call[Deployment]:
 def _wait(
     project_id: str,
     deployment_id: str,
-    *,
     timeout: float,
     poll_interval: float,
     on_status: Callable[[Deployment], None] | None,
@@ -143,16 +142,8 @@ class Deployments(SyncResource):
         raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
         `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
         """
-        flow = _wait(
-            project_id,
-            deployment_id,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            on_status=on_status,
-            raise_on_failure=raise_on_failure,
-            clock=self._client._clock,
-        )
-        return self._client._run(flow)
+        options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
+        return self._client._run(_wait(project_id, deployment_id, *options))
 
 
 class AsyncDeployments(AsyncResource):
@@ -202,16 +193,8 @@ class AsyncDeployments(AsyncResource):
         raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
         `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
         """
-        flow = _wait(
-            project_id,
-            deployment_id,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            on_status=on_status,
-            raise_on_failure=raise_on_failure,
-            clock=self._client._clock,
-        )
-        return await self._client._run(flow)
+        options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
+        return await self._client._run(_wait(project_id, deployment_id, *options))
 
 
 __all__ = ["AsyncDeployments", "Deployments"]
