@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final, TypeAlias, Union
@@ -19,6 +20,7 @@ from typing import BinaryIO, Final, TypeAlias, Union
 import httpx
 
 CHUNK_SIZE: Final = 64 * 1024
+_O_BINARY: Final[int] = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 ProgressCallback: TypeAlias = Callable[[int, int | None], None]
 """`on_progress(done, total)`: bytes so far, and in all (None when unknown)."""
@@ -51,9 +53,10 @@ class Upload:
             if not self._path.is_file():  # before anything is sent, with the usual error
                 raise FileNotFoundError(f"No such file to upload: {self._path}")
             self.content_type = BINARY_TYPE
-        elif isinstance(content, io.TextIOBase):
-            raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
         elif hasattr(content, "read"):
+            # Reading nothing tells a text file (str) from a binary one (bytes), whatever wraps it.
+            if isinstance(content, io.TextIOBase) or isinstance(content.read(0), str):
+                raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
             self._file = content
             self.content_type = BINARY_TYPE
             self._start = content.tell() if _seekable(content) else 0
@@ -132,9 +135,9 @@ class Download:
             self._path = Path(destination)
             if not self._path.parent.is_dir():
                 raise FileNotFoundError(f"No such directory to download into: {self._path.parent}")
-        elif isinstance(destination, io.TextIOBase):
-            raise TypeError("the file must be opened in binary mode ('wb'), not text mode")
         elif hasattr(destination, "write"):
+            if isinstance(destination, io.TextIOBase) or not _takes_bytes(destination):
+                raise TypeError("the file must be opened in binary mode ('wb'), not text mode")
             self._file = destination
             self._start = destination.tell() if _seekable(destination) else 0
         else:
@@ -202,10 +205,13 @@ class Download:
         self.abort()
         self._written = 0
         if self._path is not None:
-            descriptor, self._part_name = tempfile.mkstemp(
-                prefix=f".{self._path.name}.", suffix=".part", dir=self._path.parent
-            )
-            self._part = os.fdopen(descriptor, "wb")
+            part = self._path.with_name(f".{self._path.name}.{secrets.token_hex(6)}.part")
+            # Created as open(path, "wb") would create it (0o666 less the umask), and given the
+            # mode of the file it replaces, since it will take that file's place.
+            descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+            if self._path.exists():
+                os.chmod(part, stat.S_IMODE(self._path.stat().st_mode))
+            self._part, self._part_name = os.fdopen(descriptor, "wb"), os.fspath(part)
             return
         assert self._file is not None
         if _seekable(self._file):
@@ -241,6 +247,14 @@ def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
         if not isinstance(chunk, bytes):
             raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
         yield chunk
+
+
+def _takes_bytes(file: BinaryIO) -> bool:
+    try:
+        file.write(b"")  # writes nothing; a text file refuses bytes
+    except TypeError:
+        return False
+    return True
 
 
 def _seekable(file: object) -> bool:
