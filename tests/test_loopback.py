@@ -91,3 +91,73 @@ def test_nothing_listening_is_a_connection_error_that_was_never_sent() -> None:
     assert caught.value.may_have_succeeded is False
     assert not isinstance(caught.value, craft_sdk.APITimeoutError)
     client.close()
+
+
+def deployments_and_oauth(request: SeenRequest) -> Reply:
+    """Enough of the API for deployments and OAuth over a socket."""
+    deployment = {"id": "dep_1", "projectId": "proj_1", "status": "queued"}
+    routes = {
+        ("POST", "/v1/projects/proj_1/deployments"): {**deployment, "environment": "preview"},
+        ("GET", "/v1/projects/proj_1/deployments/dep_1"): {**deployment, "status": "building"},
+        ("POST", "/v1/projects/proj_1/deployments/dep_1/cancel"): {
+            **deployment,
+            "status": "canceled",
+        },
+    }
+    if (request.method, request.path) in routes:
+        return Reply(200, json=ok(routes[(request.method, request.path)]))
+    if request.path.startswith("/v1/projects/proj_1/deployments?"):
+        pagination = {"page": 1, "limit": 20, "total": 1, "totalPages": 1, "hasMore": False}
+        return Reply(200, json=ok([deployment], pagination=pagination))
+    if request.path == "/v1/oauth/token":
+        grant = request.json()["grant_type"]
+        return Reply(200, json={"access_token": f"at_{grant}", "expires_in": 60})
+    return Reply(404, json=failure("NOT_FOUND", request.path))
+
+
+@pytest.mark.anyio
+async def test_async_deployments_and_oauth_against_a_real_server() -> None:
+    with LoopbackServer(deployments_and_oauth) as server:
+        async with AsyncCraftClient(api_key=API_KEY, base_url=server.url) as client:
+            created = await client.deployments.create("proj_1", environment="preview")
+            listed = [d.id async for d in client.deployments.list("proj_1")]
+            got = await client.deployments.get("proj_1", "dep_1")
+            canceled = await client.deployments.cancel("proj_1", "dep_1")
+            exchanged = await client.oauth.exchange_code(
+                code="c", redirect_uri="https://app.example/cb", client_id="id", client_secret="s"
+            )
+            refreshed = await client.oauth.refresh_token(
+                refresh_token="r", client_id="id", client_secret="s"
+            )
+    assert (created.environment, listed, got.status, canceled.status) == (
+        "preview",
+        ["dep_1"],
+        "building",
+        "canceled",
+    )
+    assert (exchanged.access_token, refreshed.access_token) == (
+        "at_authorization_code",
+        "at_refresh_token",
+    )
+    token_requests = [r for r in server.requests if r.path == "/v1/oauth/token"]
+    assert len(token_requests) == 2
+    assert all("authorization" not in r.headers for r in token_requests)
+    assert all(
+        r.headers["authorization"] == f"Bearer {API_KEY}"
+        for r in server.requests
+        if r.path != "/v1/oauth/token"
+    )
+
+
+def test_sync_deployments_and_oauth_against_a_real_server() -> None:
+    with (
+        LoopbackServer(deployments_and_oauth) as server,
+        CraftClient.for_oauth(base_url=server.url) as app,
+        CraftClient(api_key=API_KEY, base_url=server.url) as client,
+    ):
+        token = app.oauth.exchange_code(
+            code="c", redirect_uri="https://app.example/cb", client_id="id", client_secret="s"
+        )
+        assert token.access_token == "at_authorization_code"
+        assert [d.id for d in client.deployments.list("proj_1")] == ["dep_1"]
+        assert client.deployments.cancel("proj_1", "dep_1").status == "canceled"
