@@ -27,6 +27,11 @@ from ._errors import (
     RateLimitError,
     UnprocessableEntityError,
     WaitTimeoutError,
+    WebhookPayloadError,
+    WebhookSignatureMismatchError,
+    WebhookSignatureMissingError,
+    WebhookTimestampError,
+    WebhookVerificationError,
     WriteManyError,
 )
 from ._logging import setup_logging as _setup_logging
@@ -35,6 +40,9 @@ from ._rate_limit import RateLimit
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .models import (
+    BuildCompletedEvent,
+    BuildFailedEvent,
+    BuildStartedEvent,
     DeletedFile,
     DeletedProject,
     Deployment,
@@ -43,12 +51,18 @@ from .models import (
     DownloadedFile,
     FileEntry,
     Project,
+    ProjectCreatedEvent,
+    ProjectDeletedEvent,
     ProjectSettings,
     ProjectStats,
     ProjectStatus,
+    ProjectUpdatedEvent,
     Token,
+    UnknownWebhookEvent,
     User,
+    WebhookEvent,
 )
+from .webhooks import construct_event, sign_webhook, verify_webhook
 
 __all__ = [
     "APIConnectionError",
@@ -60,6 +74,9 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "BuildCompletedEvent",
+    "BuildFailedEvent",
+    "BuildStartedEvent",
     "Clock",
     "ConflictError",
     "CraftClient",
@@ -79,18 +96,31 @@ __all__ = [
     "Pagination",
     "PermissionDeniedError",
     "Project",
+    "ProjectCreatedEvent",
+    "ProjectDeletedEvent",
     "ProjectSettings",
     "ProjectStats",
     "ProjectStatus",
+    "ProjectUpdatedEvent",
     "RateLimit",
     "RateLimitError",
     "SyncPage",
     "Token",
+    "UnknownWebhookEvent",
     "UnprocessableEntityError",
     "User",
     "WaitTimeoutError",
+    "WebhookEvent",
+    "WebhookPayloadError",
+    "WebhookSignatureMismatchError",
+    "WebhookSignatureMissingError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
     "WriteManyError",
     "__version__",
+    "construct_event",
+    "sign_webhook",
+    "verify_webhook",
 ]
 
 _setup_logging()

@@ -19,6 +19,11 @@ Our exception hierarchy:
   + WriteManyError                   files.write_many: some files were not written (and which)
   + DeploymentFailedError            deployments.wait: the deployment failed
   + WaitTimeoutError                 deployments.wait: no final status in time (also TimeoutError)
+  + WebhookVerificationError         construct_event: do not act on this delivery (answer 400)
+    + WebhookSignatureMissingError   no X-Craft-Signature
+    + WebhookSignatureMismatchError  a signature none of the secrets made (or not one at all)
+    + WebhookTimestampError          signed timestamp outside the tolerance (or missing)
+    + WebhookPayloadError            verified, but not a webhook body
 
 Which class an error response becomes is decided in one place, `error_class()`.
 """
@@ -49,6 +54,11 @@ __all__ = [
     "DeploymentFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookPayloadError",
+    "WebhookSignatureMismatchError",
+    "WebhookSignatureMissingError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
     "WriteManyError",
 ]
 
@@ -261,6 +271,35 @@ class WaitTimeoutError(CraftError, TimeoutError):
             f"Deployment {deployment.id} was still {deployment.status!r} after {timeout:g} s"
         )
         self.deployment = deployment
+
+
+class WebhookVerificationError(CraftError):
+    """A webhook delivery failed verification: do not act on it, and answer 400. The message
+    never repeats the body, the signature or the secret."""
+
+
+class WebhookSignatureMissingError(WebhookVerificationError):
+    """The delivery has no `X-Craft-Signature` header (or an empty one)."""
+
+
+class WebhookSignatureMismatchError(WebhookVerificationError):
+    """The signature is not one any of the secrets makes for this body (or is malformed)."""
+
+
+class WebhookTimestampError(WebhookVerificationError):
+    """The body's signed `timestamp` is older, or further ahead, than the tolerance allows (or
+    is missing, when a tolerance was asked for)."""
+
+    age: float | None
+    """Seconds from the timestamp to now: positive when old, negative when in the future."""
+
+    def __init__(self, message: str, *, age: float | None) -> None:
+        super().__init__(message)
+        self.age = age
+
+
+class WebhookPayloadError(WebhookVerificationError):
+    """The body is signed correctly but is not a webhook event (not JSON, or no `event`)."""
 
 
 _ERROR_BY_STATUS: dict[int, type[APIError]] = {

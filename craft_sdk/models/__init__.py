@@ -2,12 +2,29 @@
 
 from ._base import CraftModel, Timestamp
 from .deployments import Deployment, DeploymentEnvironment, DeploymentStatus
+from .events import (
+    BuildCompletedEvent,
+    BuildEventData,
+    BuildFailedEvent,
+    BuildStartedEvent,
+    ProjectCreatedEvent,
+    ProjectDeletedEvent,
+    ProjectEventData,
+    ProjectUpdatedData,
+    ProjectUpdatedEvent,
+    UnknownWebhookEvent,
+    WebhookEvent,
+)
 from .files import DeletedFile, DownloadedFile, FileEntry, FileType
 from .oauth import Token
 from .projects import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus
 from .users import User
 
 __all__ = [
+    "BuildCompletedEvent",
+    "BuildEventData",
+    "BuildFailedEvent",
+    "BuildStartedEvent",
     "CraftModel",
     "DeletedFile",
     "DeletedProject",
@@ -18,10 +35,17 @@ __all__ = [
     "FileEntry",
     "FileType",
     "Project",
+    "ProjectCreatedEvent",
+    "ProjectDeletedEvent",
+    "ProjectEventData",
     "ProjectSettings",
     "ProjectStats",
     "ProjectStatus",
+    "ProjectUpdatedData",
+    "ProjectUpdatedEvent",
     "Timestamp",
     "Token",
+    "UnknownWebhookEvent",
     "User",
+    "WebhookEvent",
 ]
