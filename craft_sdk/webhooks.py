@@ -223,7 +223,11 @@ def _parse(body: bytes) -> dict[str, Any]:
 def _check_freshness(
     timestamp: datetime | None, tolerance: float, now: float | datetime | None
 ) -> None:
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float))
+        or not tolerance >= 0  # also refuses NaN, which compares false and would accept any age
+    ):
         raise ValueError(f"tolerance must be a number of seconds >= 0 (or None); got {tolerance!r}")
     if timestamp is None:
         raise WebhookTimestampError(
