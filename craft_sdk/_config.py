@@ -7,6 +7,7 @@ made the client instead of at the first request, and no message ever repeats a s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import math
 import os
@@ -85,6 +86,11 @@ class ClientConfig:
     default_headers: Mapping[str, str]
     deadline: float | None
     max_retry_wait: float
+
+    @functools.cached_property
+    def base_url_text(self) -> str:
+        """`base_url` as text, which every request path is appended to."""
+        return str(self.base_url)
 
     @classmethod
     def build(

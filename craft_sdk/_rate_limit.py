@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import functools
 import math
 import random
 import threading
@@ -45,13 +46,8 @@ class RateLimit:
 
 def read_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     """The rate limit an answer reports, or None when it reports none."""
-    limit = _whole(headers.get("x-ratelimit-limit"))
-    remaining = _whole(headers.get("x-ratelimit-remaining"))
-    reset = reset_epoch(headers.get("x-ratelimit-reset"), server_now=server_time(headers))
-    if limit is None and remaining is None and reset is None:
-        return None
-    reset_at = None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc)
-    return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
+    seen = _Observation.read(headers, local_now=0.0)
+    return None if seen is None else seen.rate_limit
 
 
 def reset_epoch(value: str | None, *, server_now: float | None) -> float | None:
@@ -73,8 +69,13 @@ def reset_epoch(value: str | None, *, server_now: float | None) -> float | None:
 def server_time(headers: Mapping[str, str]) -> float | None:
     """The server's clock, from its `Date` header, or None."""
     value = headers.get("date")
-    if not value:
-        return None
+    return _http_date(value) if value else None
+
+
+@functools.lru_cache(maxsize=16)
+def _http_date(value: str) -> float | None:
+    # Cached: a server's Date changes once a second, and parsing it costs more than the rest of
+    # reading the rate-limit headers together.
     try:
         date = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -87,12 +88,8 @@ def server_time(headers: Mapping[str, str]) -> float | None:
 def seconds_until_reset(headers: Mapping[str, str], *, local_now: float) -> float | None:
     """Seconds until `X-RateLimit-Reset`, measured on the server's own clock (its `Date`) when it
     sent one, so that a client clock that is off does not matter; None if unknown or past."""
-    server_now = server_time(headers)
-    reset = reset_epoch(headers.get("x-ratelimit-reset"), server_now=server_now)
-    if reset is None:
-        return None
-    wait = reset - (server_now if server_now is not None else local_now)
-    return wait if wait > 0 else None
+    seen = _Observation.read(headers, local_now=local_now)
+    return None if seen is None else seen.wait
 
 
 class RateLimitGate:
@@ -188,13 +185,23 @@ class _Observation:
 
     @classmethod
     def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
-        seen = read_rate_limit(headers)
-        if seen is None:
+        limit = headers.get("x-ratelimit-limit")
+        remaining = headers.get("x-ratelimit-remaining")
+        reset_value = headers.get("x-ratelimit-reset")
+        if limit is None and remaining is None and reset_value is None:
+            return None  # the common case for an API without limits: nothing to parse
+        server_now = server_time(headers)
+        reset = reset_epoch(reset_value, server_now=server_now)
+        seen = RateLimit(
+            limit=_whole(limit),
+            remaining=_whole(remaining),
+            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc),
+        )
+        if seen.limit is None and seen.remaining is None and reset is None:
             return None
+        wait = None if reset is None else reset - (local_now if server_now is None else server_now)
         return cls(
-            rate_limit=seen,
-            reset=None if seen.reset_at is None else seen.reset_at.timestamp(),
-            wait=seconds_until_reset(headers, local_now=local_now),
+            rate_limit=seen, reset=reset, wait=wait if wait is not None and wait > 0 else None
         )
 
 

@@ -59,7 +59,7 @@ def build_request(
 ) -> httpx.Request:
     """The request for `call`. The URL is the base URL plus the call's encoded path, so no
     argument can point the client at another host or outside the base path."""
-    url = config.base_url.copy_with(raw_path=config.base_url.raw_path + call.path.encode("ascii"))
+    url = config.base_url_text + call.path  # both already encoded: httpx parses this once
     headers = {
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
