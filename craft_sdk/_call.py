@@ -8,6 +8,7 @@ or in the functions that build calls, so it is written once for both clients.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
@@ -78,7 +79,15 @@ def api_path(*segments: str) -> str:
     query: `api_path("projects", "a/../b")` is `/projects/a%2F..%2Fb`. Empty, `.` and `..`
     segments are refused, since servers and proxies collapse them.
     """
-    return "".join("/" + quote(check_segment(segment), safe="") for segment in segments)
+    return "".join("/" + _quote(check_segment(segment)) for segment in segments)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def _quote(segment: str) -> str:
+    # Most segments ("projects", "proj_abc123") need no escaping: skip the work for them.
+    return segment if _UNRESERVED.fullmatch(segment) else quote(segment, safe="")
 
 
 def check_segment(segment: str, *, what: str = "id") -> str:

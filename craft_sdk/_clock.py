@@ -82,8 +82,8 @@ class Deadline:
     def cap(self, timeout: httpx.Timeout) -> httpx.Timeout:
         """`timeout` with each of its limits cut to the time left, so no phase outlives it."""
         remaining = self.remaining()
-        if remaining is None:
-            return timeout
+        if remaining is None or _fits(timeout, remaining):
+            return timeout  # the usual case: every limit ends before the deadline
         remaining = max(remaining, 0.001)
 
         def cut(limit: float | None) -> float:
@@ -95,3 +95,8 @@ class Deadline:
             write=cut(timeout.write),
             pool=cut(timeout.pool),
         )
+
+
+def _fits(timeout: httpx.Timeout, seconds: float) -> bool:
+    limits = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    return all(limit is not None and limit <= seconds for limit in limits)

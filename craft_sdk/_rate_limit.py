@@ -98,7 +98,7 @@ class RateLimitGate:
     def __init__(self, rng: Callable[[], float] = random.random) -> None:
         self._lock = threading.Lock()
         self._rng = rng
-        self._last: RateLimit | None = None
+        self._last: _Observation | None = None
         self._limit: int | None = None
         self._remaining: int | None = None
         self._reset: float | None = None  # the window's reset, as the API wrote it
@@ -107,7 +107,9 @@ class RateLimitGate:
 
     @property
     def last(self) -> RateLimit | None:
-        return self._last
+        # Built when asked for, not for every answer.
+        seen = self._last
+        return None if seen is None else seen.rate_limit
 
     def acquire(self, now: float, *, max_wait: float, deadline_left: float | None) -> float:
         """Claim a request slot and return 0, or return how long to wait before asking again.
@@ -161,10 +163,10 @@ class RateLimitGate:
         if reset is not None and self._reset is not None and reset < self._reset:
             return  # a late answer from a window that is already over
         same_window = reset is not None and reset == self._reset
-        self._last = seen.rate_limit
-        if seen.rate_limit.limit is not None:
-            self._limit = seen.rate_limit.limit
-        remaining = seen.rate_limit.remaining
+        self._last = seen
+        if seen.limit is not None:
+            self._limit = seen.limit
+        remaining = seen.remaining
         if remaining is not None:
             remaining = max(remaining, 0)  # negative means spent
             # Answers can arrive out of order: within one window, the lowest count is news.
@@ -179,9 +181,17 @@ class RateLimitGate:
 class _Observation:
     """What one answer says about the limit, read outside the lock."""
 
-    rate_limit: RateLimit
+    limit: int | None
+    remaining: int | None
     reset: float | None
+    """The window's reset, Unix seconds."""
     wait: float | None
+    """Seconds from the answer to the reset, on the server's clock when it sent a Date."""
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        reset_at = None if self.reset is None else datetime.fromtimestamp(self.reset, timezone.utc)
+        return RateLimit(limit=self.limit, remaining=self.remaining, reset_at=reset_at)
 
     @classmethod
     def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
@@ -192,17 +202,18 @@ class _Observation:
             return None  # the common case for an API without limits: nothing to parse
         server_now = server_time(headers)
         reset = reset_epoch(reset_value, server_now=server_now)
-        seen = RateLimit(
+        wait = None
+        if reset is not None:
+            wait = reset - (local_now if server_now is None else server_now)
+        seen = cls(
             limit=_whole(limit),
             remaining=_whole(remaining),
-            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc),
+            reset=reset,
+            wait=wait if wait is not None and wait > 0 else None,
         )
-        if seen.limit is None and seen.remaining is None and reset is None:
+        if seen.limit is None and seen.remaining is None and seen.reset is None:
             return None
-        wait = None if reset is None else reset - (local_now if server_now is None else server_now)
-        return cls(
-            rate_limit=seen, reset=reset, wait=wait if wait is not None and wait > 0 else None
-        )
+        return seen
 
 
 def _number(value: object) -> float | None:
