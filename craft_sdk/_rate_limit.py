@@ -1,7 +1,8 @@
 """The API's rate limit as last seen, and the gate that keeps a client from spending past it.
 
-Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix
-seconds when the window resets; see craft-api.md, "Rate limits"). When the last answer said
+Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix
+seconds when the window resets) and `X-RateLimit-RetryAfter` (see craft-api.md, "Rate limits"; the
+last is read with the other wait hints in _retry.py). When the last answer said
 nothing remains and the reset lies ahead, the next request waits for the reset instead of
 collecting a 429.
 

@@ -11,7 +11,7 @@ class ProjectSettings(CraftModel):
     """How a project is built."""
 
     framework: str | None = None
-    """The front-end framework, such as "react"."""
+    """The front-end framework, such as "nextjs"."""
     styling: str | None = None
     """The styling system, such as "tailwind"."""
 
