@@ -134,16 +134,18 @@ class RateLimitGate:
                 return 0.0
             if self._reset_mono is None:
                 return IN_FLIGHT_POLL
-            wait = self._reset_mono - now + self._rng() * RESET_JITTER
-        if wait > max_wait or (deadline_left is not None and wait > deadline_left):
+            until_reset = self._reset_mono - now
+        if until_reset > max_wait or (deadline_left is not None and until_reset > deadline_left):
             raise RateLimitError(
-                f"The rate limit is used up for {wait:.1f} s more; the request was not sent "
-                f"(waits longer than {max_wait:g} s, or past the call's deadline, are not taken).",
+                f"The rate limit is used up for {until_reset:.1f} s more; the request was not "
+                f"sent (waits longer than {max_wait:g} s, or past the call's deadline, are not "
+                "taken).",
                 status_code=429,
                 code="RATE_LIMIT_EXCEEDED",
-                retry_after=wait,
+                retry_after=until_reset,
             )
-        return wait
+        # The jitter comes on top, and may overrun the limits above by a fraction of a second.
+        return until_reset + self._rng() * RESET_JITTER
 
     def release(
         self, headers: Mapping[str, str] | None, *, local_now: float, mono_now: float

@@ -1,18 +1,17 @@
-"""The quickstart with `AsyncCraftClient`: the same steps, awaited.
+"""The quickstart with asyncio: create a project, write files as concurrent tasks, iterate the
+project list, deploy and wait, clean up.
 
-    export CRAFT_API_KEY=...
     python examples/quickstart_async.py
 
-This talks to the real Craft API (https://api.craft.fast/v1) and leaves nothing behind when it
-succeeds: the project it creates is deleted at the end. If a step fails, the project stays;
-its id is printed, so it can be deleted with `client.projects.delete(id)`.
+With CRAFT_API_KEY set it talks to the Craft API (or to CRAFT_BASE_URL); without it, it runs
+against the Craft emulator from `craft_sdk.testing`, offline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-from datetime import datetime, timezone
 
 from craft_sdk import AsyncCraftClient, CraftError
 
@@ -21,39 +20,36 @@ async def run(client: AsyncCraftClient) -> None:
     user = await client.me()
     print(f"Signed in as {user.email or user.id}")
 
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    project = await client.projects.create(
-        name=f"craft-sdk async quickstart {stamp}",
-        description="Created by examples/quickstart_async.py; deleted when it finishes.",
-    )
-    print(f"Created {project.id}: {project.name!r}, status {project.status}")
-    print(f"Preview: {project.preview_url}")
+    project = await client.projects.create(name="craft-sdk async quickstart")
+    print(f"Created project {project.id}")
+    try:
+        files = {f"src/pages/page{n}.tsx": f"export const n = {n}\n" for n in range(5)}
+        written = await client.files.write_many(project.id, files, concurrency=5)
+        print(f"Wrote {len(written)} files as concurrent tasks")
 
-    project = await client.projects.get(project.id)
-    framework = project.settings.framework if project.settings else None
-    files = project.stats.files if project.stats else None
-    print(f"Fetched {project.id}: framework {framework}, {files} files")
+        names = [p.name async for p in client.projects.list(limit=20, max_items=50)]
+        print(f"Listed {len(names)} project(s)")
 
-    renamed = await client.projects.update(
-        project.id, name=f"craft-sdk async quickstart (renamed) {stamp}"
-    )
-    print(f"Renamed {project.id} to {renamed.name!r}")
-
-    archived = await client.projects.archive(project.id)
-    print(f"Archived {project.id}: status {archived.status}")
-
-    active = await client.projects.unarchive(project.id)
-    print(f"Unarchived {project.id}: status {active.status}")
-
-    deleted = await client.projects.delete(project.id)
-    print(f"Deleted {deleted.id}: deleted={deleted.deleted}")
+        deployment = await client.deployments.create(project.id)
+        deployment = await client.deployments.wait(
+            project.id, deployment.id, timeout=300, poll_interval=1.0
+        )
+        print(f"Deployment {deployment.id} is {deployment.status}")
+    finally:
+        await client.projects.delete(project.id)
+        print(f"Deleted project {project.id}")
 
 
 async def main() -> int:
     try:
-        client = AsyncCraftClient()  # reads CRAFT_API_KEY (and CRAFT_BASE_URL, if set)
+        if os.environ.get("CRAFT_API_KEY"):
+            client = AsyncCraftClient()
+        else:
+            from craft_sdk.testing import CraftEmulator
+
+            print("CRAFT_API_KEY is not set: running against the Craft emulator (offline).")
+            client = CraftEmulator().async_client()
     except CraftError as error:
-        # Raised before any request, for a missing or malformed key or base URL.
         print(f"Cannot start: {error}", file=sys.stderr)
         return 1
 

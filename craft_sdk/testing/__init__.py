@@ -11,8 +11,31 @@ client = CraftClient(api_key="sk_test", clock=clock)
 ...
 assert clock.sleeps == [0.5]      # what the client waited, in order
 ```
+
+`CraftEmulator` is the whole Craft API in memory: projects, files, deployments that build as
+they are polled (or as the clock passes), OAuth tokens, rate limits, signed webhooks, and
+injected failures:
+
+```python
+from craft_sdk.testing import CraftEmulator
+
+emu = CraftEmulator(rate_limit=60)
+with emu.client() as client:              # no sockets; shares the emulator's FakeClock
+    project = client.projects.create(name="Demo", template="landing-page")
+    emu.fail_next(status=503, method="GET")   # the next GET fails once (and is retried)
+    assert client.projects.get(project.id).name == "Demo"
+
+with emu.serve() as server:                # the same emulator over a real socket
+    print(server.url)                      # http://127.0.0.1:<port>/v1
+```
+
+From a shell, `python -m craft_sdk.testing --port 8787` serves one on the real clock. The
+pytest plugin (installed with the package) adds the fixtures `craft_emulator`, `craft_client`
+and `async_craft_client`.
 """
 
 from ._clock import FakeClock
+from ._emulator import CraftEmulator
+from ._server import EmulatorServer
 
-__all__ = ["FakeClock"]
+__all__ = ["CraftEmulator", "EmulatorServer", "FakeClock"]
