@@ -35,7 +35,7 @@ from ._errors import (
     WriteManyError,
 )
 from ._logging import setup_logging as _setup_logging
-from ._pagination import AsyncPage, AsyncPaginator, Pagination, SyncPage
+from ._pagination import AsyncPage, AsyncPaginator, SyncPage
 from ._rate_limit import RateLimit
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
@@ -50,6 +50,7 @@ from .models import (
     DeploymentStatus,
     DownloadedFile,
     FileEntry,
+    Pagination,
     Project,
     ProjectCreatedEvent,
     ProjectDeletedEvent,

@@ -14,32 +14,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 import pydantic
 
 from ._call import Call
 from ._checks import check_int
-from ._envelope import read_envelope, validate
+from ._envelope import envelope_type, read_envelope, validate
 from ._errors import APIResponseValidationError, CraftError
-from .models._base import CraftModel
+from .models.pagination import Pagination
 
 M = TypeVar("M", bound=pydantic.BaseModel)
-
-
-class Pagination(CraftModel):
-    """Where a page stands in the whole list, as the API reports it."""
-
-    page: int
-    """This page's number, from 1."""
-    limit: int | None = None
-    """Items per page."""
-    total: int | None = None
-    """Items in the whole list (at the time of this page)."""
-    total_pages: int | None = None
-    has_more: bool | None = None
-    """Whether a later page exists."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +40,15 @@ def page_of(model: type[M]) -> Callable[[httpx.Response], PageData[M]]:
     """A parser for a list answer: `data` as a list of `model`, plus `pagination`."""
 
     def parse(response: httpx.Response) -> PageData[M]:
+        if response.is_success:  # the fast path: one pass over the bytes, in pydantic's core
+            try:
+                items_type = cast(Any, list)[model]
+                page = envelope_type(items_type, paginated=True).model_validate_json(
+                    response.content
+                )
+                return PageData(items=page.data, pagination=page.pagination)
+            except pydantic.ValidationError:
+                pass  # the slow path below says exactly what is wrong
         body = read_envelope(response)
         items = body["data"]
         if not isinstance(items, list):

@@ -198,12 +198,14 @@ class _Observation:
 
     @classmethod
     def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
-        limit = headers.get("x-ratelimit-limit")
-        remaining = headers.get("x-ratelimit-remaining")
-        reset_value = headers.get("x-ratelimit-reset")
+        # One pass over the headers (each lookup in httpx.Headers is a pass of its own).
+        picked = {name.lower(): value for name, value in headers.items()}
+        limit = picked.get("x-ratelimit-limit")
+        remaining = picked.get("x-ratelimit-remaining")
+        reset_value = picked.get("x-ratelimit-reset")
         if limit is None and remaining is None and reset_value is None:
             return None  # the common case for an API without limits: nothing to parse
-        server_now = server_time(headers)
+        server_now = server_time(picked)
         reset = reset_epoch(reset_value, server_now=server_now)
         wait = None
         if reset is not None:

@@ -17,6 +17,7 @@ from .events import (
 )
 from .files import DeletedFile, DownloadedFile, FileEntry, FileType
 from .oauth import Token
+from .pagination import Pagination
 from .projects import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus
 from .users import User
 
@@ -34,6 +35,7 @@ __all__ = [
     "DownloadedFile",
     "FileEntry",
     "FileType",
+    "Pagination",
     "Project",
     "ProjectCreatedEvent",
     "ProjectDeletedEvent",

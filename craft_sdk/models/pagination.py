@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from ._base import CraftModel
+
+
+class Pagination(CraftModel):
+    """Where a page stands in the whole list, as the API reports it."""
+
+    page: int
+    """This page's number, from 1."""
+    limit: int | None = None
+    """Items per page."""
+    total: int | None = None
+    """Items in the whole list (at the time of this page)."""
+    total_pages: int | None = None
+    has_more: bool | None = None
+    """Whether a later page exists."""
