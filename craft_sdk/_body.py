@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import stat
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -205,7 +204,7 @@ class Download:
         self.abort()
         self._written = 0
         if self._path is not None:
-            part = self._path.with_name(f".{self._path.name}.{secrets.token_hex(6)}.part")
+            part = self._path.with_name(f".{self._path.name}.{os.urandom(6).hex()}.part")
             # Created as open(path, "wb") would create it (0o666 less the umask), and given the
             # mode of the file it replaces, since it will take that file's place.
             descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)

@@ -14,11 +14,9 @@ Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 import pydantic
@@ -43,6 +41,10 @@ from .resources.files import AsyncFiles, Files
 from .resources.me import me
 from .resources.oauth import AsyncOAuth, OAuth
 from .resources.projects import AsyncProjects, Projects
+
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -346,6 +348,9 @@ class CraftClient(_BaseClient[httpx.Client]):
         on_progress: Callable[[int, int], None] | None,
     ) -> dict[str, T]:
         """Send calls on up to `concurrency` threads; see _batch.py for what happens when."""
+        # Imported here, not at the top: most programs never write files in batches.
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         batch = Batch(calls, on_progress)
         running: dict[Future[T], str] = {}
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="craft") as pool:
@@ -505,6 +510,8 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         on_progress: Callable[[int, int], None] | None,
     ) -> dict[str, T]:
         """Send calls as up to `concurrency` tasks; see _batch.py for what happens when."""
+        import asyncio  # only async programs need it, and they have it loaded already
+
         batch = Batch(calls, on_progress)
         running: dict[asyncio.Task[T], str] = {}
         try:

@@ -6,7 +6,6 @@ sleeps for real; everything else uses `SYSTEM_CLOCK`.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Protocol
 
@@ -48,6 +47,8 @@ class SystemClock:
         time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio  # here, so that sync programs never import it
+
         await asyncio.sleep(seconds)
 
     def __repr__(self) -> str:

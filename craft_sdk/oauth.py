@@ -11,7 +11,6 @@ An app with no API key of its own makes its token calls with `CraftClient.for_oa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 from urllib.parse import urlencode, urlsplit
@@ -41,6 +40,8 @@ def authorization_url(
     one is made; compare it with the `state` Craft sends back to your `redirect_uri`, to know
     the answer is to your own request.
     """
+    import secrets  # here: most programs never build an authorization URL
+
     check_text("client_id", client_id, max_length=None)
     check_text("redirect_uri", redirect_uri, max_length=None)
     parts = urlsplit(redirect_uri)

@@ -29,6 +29,8 @@ class CraftModel(BaseModel):
         extra="allow",
         # Validation errors name the field, not the value: values may be private.
         hide_input_in_errors=True,
+        # Validators are built on first use, not at import: most programs use a few models.
+        defer_build=True,
     )
 
     def to_dict(self) -> dict[str, Any]:
