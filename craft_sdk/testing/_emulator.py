@@ -173,6 +173,9 @@ class CraftEmulator:
             `FakeClock` by default, which the clients from `client()` share.
         base_url: The URL the emulator answers under (its path is the API's prefix).
         build_seconds: How long a deployment takes: building after half of it, final after it.
+        advance_on_poll: Also move a deployment one step each time it is read (the default),
+            so that waiting for one finishes without time passing; False leaves it to the
+            clock and `build_seconds` alone (to test timeouts of `deployments.wait`).
     """
 
     def __init__(
@@ -184,6 +187,7 @@ class CraftEmulator:
         clock: Clock | None = None,
         base_url: str = "http://craft.localhost/v1",
         build_seconds: float = 4.0,
+        advance_on_poll: bool = True,
     ) -> None:
         if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
             raise ValueError(
@@ -200,6 +204,7 @@ class CraftEmulator:
         self.clock: Clock = clock if clock is not None else FakeClock(start=float(int(time.time())))
         self.rate_limit = rate_limit
         self.build_seconds = float(build_seconds)
+        self.advance_on_poll = advance_on_poll
         self.user: dict[str, Any] = dict(USER)
         self.projects: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, bytes]] = {}
@@ -520,7 +525,7 @@ class CraftEmulator:
         else:
             return _oauth_error("unsupported_grant_type", f"Unsupported grant_type: {grant!r}.")
         missing = [name for name in wanted if not isinstance(fields.get(name), str)]
-        if missing or not all(fields[name] for name in wanted):
+        if missing or not all(fields[name].strip() for name in wanted):
             return _oauth_error("invalid_request", f"Missing or empty: {', '.join(wanted)}.")
         if grant == "authorization_code":
             if fields["code"] in self._used_codes:
@@ -565,11 +570,14 @@ class CraftEmulator:
         return _page(listed, page=page, limit=limit)
 
     def _create_project(self, request: _Request, arguments: list[str]) -> _Answer:
-        body = _json_object(request.body)
+        body = _json_object(request.body, fields=("name", "description", "template"))
         name = _check_name(body.get("name"))
+        # Absent is fine, null is not: only an update clears a description with null.
+        if "description" in body and body["description"] is None:
+            raise _invalid("description", "description must be a string.")
         description = _check_description(body.get("description"))
         template = body.get("template")
-        if template is not None:
+        if "template" in body:
             if not isinstance(template, str):
                 raise _invalid("template", "template must be a string.")
             if template not in TEMPLATES:
@@ -591,7 +599,8 @@ class CraftEmulator:
             "createdAt": now,
             "updatedAt": now,
             "settings": dict(PROJECT_SETTINGS),
-            "stats": {"files": 0, "lastEditedAt": None},
+            # No lastEditedAt until a file changes: the contract's timestamps are never null.
+            "stats": {"files": 0},
         }
         self.projects[project_id] = project
         self.files[project_id] = {}
@@ -605,7 +614,7 @@ class CraftEmulator:
 
     def _update_project(self, request: _Request, arguments: list[str]) -> _Answer:
         project = self._project(arguments[0])
-        body = _json_object(request.body)
+        body = _json_object(request.body, fields=("name", "description", "status"))
         # Everything is checked before anything changes.
         updates: dict[str, Any] = {}
         if "name" in body:
@@ -648,6 +657,8 @@ class CraftEmulator:
 
     def _list_files(self, request: _Request, arguments: list[str]) -> _Answer:
         project_id = self._project(arguments[0])["id"]
+        # Not paginated: the whole list answers any page; a page that is no page is refused.
+        _int_param(request.query, "page", 1, minimum=1)
         files = self.files.get(project_id, {})
         directories = {parent for path in files for parent in _parents(path)}
         entries = [{"path": d, "type": "directory"} for d in directories]
@@ -708,7 +719,7 @@ class CraftEmulator:
 
     def _create_deployment(self, request: _Request, arguments: list[str]) -> _Answer:
         project_id = self._project(arguments[0])["id"]
-        body = _json_object(request.body, optional=True)
+        body = _json_object(request.body, optional=True, fields=("environment",))
         environment = body.get("environment", "preview")
         if environment not in ENVIRONMENTS:
             raise _invalid("environment", "environment must be 'preview' or 'production'.")
@@ -732,8 +743,9 @@ class CraftEmulator:
 
     def _get_deployment(self, request: _Request, arguments: list[str]) -> _Answer:
         deployment = self._deployment(*arguments)
-        # Each look moves it one step on, so that polling finishes without time passing.
-        self._advance(deployment["id"], self._builds[deployment["id"]].phase + 1)
+        if self.advance_on_poll:
+            # Each look moves it one step on, so that polling finishes without time passing.
+            self._advance(deployment["id"], self._builds[deployment["id"]].phase + 1)
         return _ok(_copy(deployment))
 
     def _cancel_deployment(self, request: _Request, arguments: list[str]) -> _Answer:
@@ -843,15 +855,19 @@ def _decode(segment: str) -> str:
 
 
 def _file_path(segments: list[str]) -> str:
-    for segment in segments:
-        if segment in ("", ".", "..") or "/" in segment or "\\" in segment:
+    """The file path from its (decoded) segments. A `%2F` is read as the separator it encodes,
+    as generic OpenAPI clients percent-encode the whole parameter; the parts it makes are
+    checked like any other."""
+    parts = [part for segment in segments for part in segment.split("/")]
+    for segment in parts:
+        if segment in ("", ".", "..") or "\\" in segment:
             raise _Reject(
                 400,
                 "INVALID_REQUEST",
                 "A file path may not hold empty, '.' or '..' parts, or backslashes.",
                 {"field": "path"},
             )
-    return "/".join(segments)
+    return "/".join(parts)
 
 
 def _parents(path: str) -> list[str]:
@@ -868,7 +884,11 @@ def _content_type(content: bytes) -> str:
     return "application/octet-stream" if "\x00" in text else "text/plain; charset=utf-8"
 
 
-def _json_object(body: bytes, *, optional: bool = False) -> dict[str, Any]:
+def _json_object(
+    body: bytes, *, optional: bool = False, fields: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The body as a JSON object; with `fields`, a field not among them is refused (the
+    contract's request bodies allow no others)."""
     if optional and not body.strip():
         return {}
     try:
@@ -877,6 +897,11 @@ def _json_object(body: bytes, *, optional: bool = False) -> dict[str, Any]:
         raise _Reject(400, "INVALID_REQUEST", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise _Reject(400, "INVALID_REQUEST", "The request body must be a JSON object.")
+    unknown = [field for field in value if fields is not None and field not in fields]
+    if unknown:
+        raise _invalid(
+            unknown[0], f"Unknown field {unknown[0]!r}; expected {', '.join(fields or ())}."
+        )
     return value
 
 
@@ -892,7 +917,8 @@ def _token_request_fields(request: _Request) -> dict[str, Any] | None:
 
 
 def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX_LENGTH:
+    # Blank as the SDK counts it (str.strip); the length is the name's as sent.
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX_LENGTH:
         raise _Reject(
             400,
             "INVALID_PROJECT_NAME",
