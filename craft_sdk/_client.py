@@ -33,7 +33,14 @@ from ._flow import Flow, Sleep
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
-from ._transport import ApiKeyAuth, bound_by, build_request, log_response, transport_errors
+from ._transport import (
+    ApiKeyAuth,
+    bound_by,
+    build_request,
+    log_response,
+    sdk_headers,
+    transport_errors,
+)
 from ._types import NOT_GIVEN, NotGiven
 from .models import User
 from .resources.deployments import AsyncDeployments, Deployments
@@ -62,6 +69,7 @@ class _BaseClient(Generic[HttpClientT]):
     _config: ClientConfig
     _http: HttpClientT
     _owns_http: bool
+    _headers_on_client: bool
     _auth: ApiKeyAuth
     _clock: Clock
     _gate: RateLimitGate
@@ -89,8 +97,9 @@ class _BaseClient(Generic[HttpClientT]):
         # refused per request.
         self._init(
             config,
-            http_client or self._http_class(timeout=config.timeout),
+            http_client or self._http_class(timeout=config.timeout, headers=sdk_headers(config)),
             owns_http=http_client is None,
+            headers_on_client=http_client is None,
             clock=clock or SYSTEM_CLOCK,
             gate=RateLimitGate(),
         )
@@ -101,12 +110,14 @@ class _BaseClient(Generic[HttpClientT]):
         http: HttpClientT,
         *,
         owns_http: bool,
+        headers_on_client: bool,
         clock: Clock,
         gate: RateLimitGate,
     ) -> None:
         self._config = config
         self._http = http
         self._owns_http = owns_http
+        self._headers_on_client = headers_on_client
         self._auth = ApiKeyAuth(config.api_key)
         self._clock = clock
         self._gate = gate
@@ -173,7 +184,14 @@ class _BaseClient(Generic[HttpClientT]):
             deadline=deadline,
             max_retry_wait=max_retry_wait,
         )
-        clone._init(config, self._http, owns_http=False, clock=self._clock, gate=self._gate)
+        clone._init(
+            config,
+            self._http,
+            owns_http=False,
+            headers_on_client=self._headers_on_client,
+            clock=self._clock,
+            gate=self._gate,
+        )
         return clone
 
     def _start(self, call: Call[Any]) -> tuple[Deadline, dict[str, Any]]:
@@ -200,7 +218,10 @@ class _BaseClient(Generic[HttpClientT]):
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
         deadline.check()
-        return build_request(self._http, self._config, call, deadline.cap(self._config.timeout))
+        timeout = deadline.cap(self._config.timeout)
+        return build_request(
+            self._http, self._config, call, timeout, headers_on_client=self._headers_on_client
+        )
 
     def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
         return self._auth if call.authenticated else None

@@ -51,21 +51,27 @@ class ApiKeyAuth(httpx.Auth):
         return "ApiKeyAuth(api_key=Secret('**********'))"
 
 
+def sdk_headers(config: ClientConfig) -> dict[str, str]:
+    """The headers every request carries, whatever it is."""
+    return {"Accept": "application/json", "User-Agent": USER_AGENT, **config.default_headers}
+
+
 def build_request(
     http: httpx.Client | httpx.AsyncClient,
     config: ClientConfig,
     call: Call[Any],
     timeout: httpx.Timeout,
+    *,
+    headers_on_client: bool,
 ) -> httpx.Request:
     """The request for `call`. The URL is the base URL plus the call's encoded path, so no
-    argument can point the client at another host or outside the base path."""
+    argument can point the client at another host or outside the base path.
+
+    With `headers_on_client`, the `sdk_headers` are already the httpx client's own defaults (an
+    httpx client the SDK made), so they are not merged in again for every request.
+    """
     url = config.base_url_text + call.path  # both already encoded: httpx parses this once
-    headers = {
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-        **config.default_headers,
-        **call.headers,
-    }
+    headers = dict(call.headers) if headers_on_client else {**sdk_headers(config), **call.headers}
     content: Iterator[bytes] | AsyncIterator[bytes] | None = None
     if call.content is not None:
         # A fresh stream for every attempt, of the kind this flavour of httpx client reads.
@@ -80,8 +86,9 @@ def build_request(
         params=dict(call.params) if call.params else None,
         json=call.json,
         content=content,
-        headers=headers,
-        timeout=timeout,
+        headers=headers or None,
+        # The client's own timeout needs no converting again for every request.
+        timeout=httpx.USE_CLIENT_DEFAULT if timeout == http.timeout else timeout,
     )
 
 
