@@ -2,9 +2,8 @@
 
 Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix
 seconds when the window resets) and `X-RateLimit-RetryAfter` (see craft-api.md, "Rate limits"; the
-last is read with the other wait hints in _retry.py). When the last answer said
-nothing remains and the reset lies ahead, the next request waits for the reset instead of
-collecting a 429.
+last is read with the other wait hints in _retry.py). When the last answer said nothing remains
+and the reset lies ahead, the next request waits for the reset instead of collecting a 429.
 
 One `RateLimitGate` serves a client and every `with_options` copy of it, across all threads (sync)
 or all tasks (async). Its lock is a `threading.Lock` held only for a few arithmetic steps, never
