@@ -65,10 +65,6 @@ def _true(value: bool) -> bool:
     return value
 
 
-# A JSON `true`, strictly: `"success": 1` is not the envelope (read_envelope insists on a bool).
-_SuccessTrue = Annotated[bool, pydantic.Strict(), pydantic.AfterValidator(_true)]
-
-
 @functools.cache
 def envelope_type(data_type: Any, *, paginated: bool = False) -> Any:
     """The success envelope around `data_type` as a model, built the first time it is needed.
@@ -76,7 +72,9 @@ def envelope_type(data_type: Any, *, paginated: bool = False) -> Any:
     It only ever accepts what `read_envelope` plus validating `data` would accept; anything
     else it refuses goes through that slower path, which raises the precise error.
     """
-    fields: dict[str, Any] = {"success": (_SuccessTrue, ...), "data": (data_type, ...)}
+    # A JSON `true`, strictly: `"success": 1` is not the envelope (read_envelope wants a bool).
+    success_true = Annotated[bool, pydantic.Strict(), pydantic.AfterValidator(_true)]
+    fields: dict[str, Any] = {"success": (success_true, ...), "data": (data_type, ...)}
     if paginated:
         from .models.pagination import Pagination
 
