@@ -69,18 +69,20 @@ def reset_epoch(value: str | None, *, server_now: float | None) -> float | None:
 def server_time(headers: Mapping[str, str]) -> float | None:
     """The server's clock, from its `Date` header, or None."""
     value = headers.get("date")
-    return _http_date(value) if value else None
+    return http_date_epoch(value) if value else None
 
 
 @functools.lru_cache(maxsize=16)
-def _http_date(value: str) -> float | None:
-    # Cached: a server's Date changes once a second, and parsing it costs more than the rest of
-    # reading the rate-limit headers together.
+def http_date_epoch(value: str) -> float | None:
+    """An HTTP date (RFC 9110 section 5.6.7, any of its three forms) as Unix seconds, or None.
+
+    Cached: a server's Date changes once a second, and parsing it costs more than the rest of
+    reading the rate-limit headers together."""
     try:
         date = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if date.tzinfo is None:
+    if date.tzinfo is None:  # the asctime form: GMT, though unmarked
         date = date.replace(tzinfo=timezone.utc)
     return date.timestamp()
 

@@ -13,12 +13,10 @@ The rules (see craft-api.md, "Rate limits", and RFC 9110 section 9.2.2):
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import random
 from collections.abc import Callable, Mapping
-from datetime import timezone
 from typing import Any, Final
 
 from tenacity import RetryCallState, retry_if_exception
@@ -26,7 +24,7 @@ from tenacity import RetryCallState, retry_if_exception
 from ._call import Call
 from ._clock import Deadline
 from ._errors import APIConnectionError, APIError, CraftError, RateLimitError
-from ._rate_limit import seconds_until_reset, server_time
+from ._rate_limit import http_date_epoch, seconds_until_reset, server_time
 
 logger = logging.getLogger("craft_sdk")
 
@@ -102,13 +100,8 @@ def _seconds_or_http_date(value: str | None, *, now: float) -> float | None:
     seconds = _seconds(value.strip())
     if seconds is not None:
         return seconds
-    try:
-        date = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if date.tzinfo is None:  # asctime form (RFC 9110 section 5.6.7): GMT, though unmarked
-        date = date.replace(tzinfo=timezone.utc)
-    return _seconds(date.timestamp() - now)
+    date = http_date_epoch(value)
+    return None if date is None else _seconds(date - now)
 
 
 def retry_policy(
