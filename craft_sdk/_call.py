@@ -79,13 +79,14 @@ def api_path(*segments: str) -> str:
     query: `api_path("projects", "a/../b")` is `/projects/a%2F..%2Fb`. Empty, `.` and `..`
     segments are refused, since servers and proxies collapse them.
     """
-    return "".join("/" + _quote(check_segment(segment)) for segment in segments)
+    return "".join("/" + quote_segment(check_segment(segment)) for segment in segments)
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
-def _quote(segment: str) -> str:
+def quote_segment(segment: str) -> str:
+    """`segment` percent-encoded whole, `/` included."""
     # Most segments ("projects", "proj_abc123") need no escaping: skip the work for them.
     return segment if _UNRESERVED.fullmatch(segment) else quote(segment, safe="")
 

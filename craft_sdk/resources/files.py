@@ -14,12 +14,11 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Final
-from urllib.parse import quote
 
 import httpx
 
 from .._body import Download, FileContent, ProgressCallback, Upload
-from .._call import Call, api_path, check_segment, is_json
+from .._call import Call, api_path, check_segment, is_json, quote_segment
 from .._checks import check_int
 from .._envelope import error_from_response, read_envelope, validate
 from .._errors import APIResponseValidationError
@@ -44,7 +43,7 @@ def file_path(path: str) -> str:
     if "\\" in path:
         raise ValueError(f"path must use '/' as its separator, not '\\': {path!r}")
     segments = [check_segment(segment, what="each part of a path") for segment in path.split("/")]
-    return "/".join(quote(segment, safe="") for segment in segments)
+    return "/".join(quote_segment(segment) for segment in segments)
 
 
 def _file_url(project_id: str, path: str) -> str:
