@@ -1142,6 +1142,28 @@ def test_a_webhook_callback_may_call_the_api(emu: CraftEmulator) -> None:
     assert names == ["Seen by the hook"]
 
 
+def test_a_failing_webhook_callback_does_not_stop_the_others(emu: CraftEmulator) -> None:
+    received: list[bytes] = []
+
+    def broken(body: bytes, headers: dict[str, str]) -> None:
+        raise RuntimeError("the receiver is down")
+
+    emu.on_webhook(broken, secret=SECRET)
+    emu.on_webhook(lambda body, headers: received.append(body), secret=SECRET)
+    request = httpx.Request(
+        "POST",
+        f"{emu.base_url}/projects",
+        json={"name": "Noisy"},
+        headers={"Authorization": f"Bearer {emu.api_key}"},
+    )
+    with pytest.raises(RuntimeError, match="the receiver is down"):
+        emu.handle(request)
+    assert [json.loads(body)["event"] for body in received] == ["project.created"]
+    assert len(emu.projects) == 1  # the change happened; only its delivery failed
+    emu.handle(httpx.Request("GET", f"{emu.base_url}/me", headers=request.headers))
+    assert len(received) == 1  # nothing was left behind to go out with the next request
+
+
 def test_on_webhook_needs_a_secret(emu: CraftEmulator) -> None:
     with pytest.raises(ValueError, match="secret"):
         emu.on_webhook(lambda body, headers: None, secret="")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -36,6 +36,8 @@ from .._config import DEFAULT_TIMEOUT
 from ..webhooks import SIGNATURE_HEADER, sign_webhook
 from ._clock import FakeClock
 from ._server import EmulatorServer
+
+C = TypeVar("C", CraftClient, AsyncCraftClient)
 
 TEMPLATES: Final = ("blank", "dashboard", "landing-page", "portfolio")
 PROJECT_STATUSES: Final = ("active", "archived")
@@ -267,10 +269,17 @@ class CraftEmulator:
             self.requests.append((method, logged, answer.status))
             outbox, self._outbox = self._outbox, []
             subscribers = list(self._webhooks)
-        # Delivered outside the lock, so that a callback may call the API itself.
+        # Delivered outside the lock, so that a callback may call the API itself. A callback
+        # that raises does not stop the other deliveries; its error comes out after them.
+        failures: list[BaseException] = []
         for payload in outbox:
             for callback, secret in subscribers:
-                callback(payload, _webhook_headers(payload, secret))
+                try:
+                    callback(payload, _webhook_headers(payload, secret))
+                except Exception as error:
+                    failures.append(error)
+        if failures:
+            raise failures[0]
         return response
 
     def transport(self) -> httpx.MockTransport:
@@ -281,25 +290,19 @@ class CraftEmulator:
     def client(self, **options: Any) -> CraftClient:
         """A `CraftClient` wired to this emulator (its key, base URL and clock); `options`
         override any constructor argument."""
-        own_http = "http_client" not in options
-        if own_http:
-            options["http_client"] = httpx.Client(
-                transport=self.transport(), timeout=DEFAULT_TIMEOUT
-            )
-        client = CraftClient(**{**self._client_defaults(), **options})
-        # The pool was made for this client alone, so closing the client closes it, as it would
-        # without http_client.
-        client._owns_http = own_http
-        return client
+        return self._wired(CraftClient, httpx.Client, options)
 
     def async_client(self, **options: Any) -> AsyncCraftClient:
         """An `AsyncCraftClient` wired to this emulator; `options` override."""
+        return self._wired(AsyncCraftClient, httpx.AsyncClient, options)
+
+    def _wired(self, client_class: type[C], http_class: type[Any], options: dict[str, Any]) -> C:
         own_http = "http_client" not in options
         if own_http:
-            options["http_client"] = httpx.AsyncClient(
-                transport=self.transport(), timeout=DEFAULT_TIMEOUT
-            )
-        client = AsyncCraftClient(**{**self._client_defaults(), **options})
+            options["http_client"] = http_class(transport=self.transport(), timeout=DEFAULT_TIMEOUT)
+        client = client_class(**{**self._client_defaults(), **options})
+        # The pool was made for this client alone, so closing the client closes it, as it would
+        # without http_client.
         client._owns_http = own_http
         return client
 
@@ -778,6 +781,8 @@ class CraftEmulator:
         """Move every deployment to where the clock says it should be by now."""
         now = self.clock.monotonic()
         for deployment_id, build in self._builds.items():
+            if build.phase >= _FINAL:
+                continue  # finished builds (most of them, in a long test) have nothing to do
             elapsed = now - build.started
             if elapsed >= self.build_seconds:
                 self._advance(deployment_id, _FINAL)
