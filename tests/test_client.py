@@ -58,8 +58,9 @@ def test_base_url_prefix_is_kept(run: Runner) -> None:
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_redirects_are_never_followed(api: respx.MockRouter, run: Runner, status: int) -> None:
-    elsewhere = respx.get("https://evil.example/steal").respond(200, json=ok(USER))
-    route = api.get("/me").respond(status, headers={"Location": "https://evil.example/steal"})
+    # The target is mocked on the active router, so a followed redirect would be counted.
+    elsewhere = api.get("/steal").respond(200, json=ok(USER))
+    route = api.get("/me").respond(status, headers={"Location": f"{BASE_URL}/steal"})
     with pytest.raises(craft_sdk.APIError) as caught:
         run(lambda c: c.me())
     assert caught.value.status_code == status
@@ -69,8 +70,8 @@ def test_redirects_are_never_followed(api: respx.MockRouter, run: Runner, status
 
 
 def test_own_http_client_is_used_without_its_redirect_setting(api: respx.MockRouter) -> None:
-    elsewhere = respx.get("https://evil.example/steal").respond(200, json=ok(USER))
-    api.get("/me").respond(302, headers={"Location": "https://evil.example/steal"})
+    elsewhere = api.get("/steal").respond(200, json=ok(USER))
+    api.get("/me").respond(302, headers={"Location": f"{BASE_URL}/steal"})
     own = httpx.Client(follow_redirects=True)
     client = CraftClient(api_key=API_KEY, http_client=own, max_retries=0)
     with pytest.raises(craft_sdk.APIError):

@@ -407,9 +407,16 @@ def test_base_url_may_be_an_httpx_url() -> None:
 
 
 def test_base_url_at_the_root_joins_paths_cleanly() -> None:
-    resolved = resolve_base_url("https://api.craft.fast/")
-    assert str(resolved).rstrip("/") == "https://api.craft.fast"
-    assert resolved.host == "api.craft.fast"
+    resolved = ClientConfig.build(
+        api_key="k",
+        base_url="https://api.craft.fast/",
+        timeout=None,
+        max_retries=None,
+        default_headers=None,
+    )
+    # What requests are built from: the text every path ("/me") is appended to.
+    assert resolved.base_url_text + "/me" == "https://api.craft.fast/me"
+    assert resolved.base_url.host == "api.craft.fast"
 
 
 # --- timeout ---------------------------------------------------------------------------------

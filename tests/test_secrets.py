@@ -94,7 +94,7 @@ def test_client_repr_and_str_hide_the_key() -> None:
 
 def test_a_client_cannot_be_pickled_with_its_key() -> None:
     client = CraftClient(api_key=API_KEY)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="a Secret cannot be pickled"):
         pickle.dumps(client)
     client.close()
 
