@@ -25,6 +25,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
     WaitTimeoutError,
     WebhookPayloadError,
@@ -33,6 +34,7 @@ from ._errors import (
     WebhookTimestampError,
     WebhookVerificationError,
     WriteManyError,
+    WrongEventLoopError,
 )
 from ._logging import setup_logging as _setup_logging
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
@@ -105,6 +107,7 @@ __all__ = [
     "ProjectUpdatedEvent",
     "RateLimit",
     "RateLimitError",
+    "ResponseTooLargeError",
     "SyncPage",
     "Token",
     "UnknownWebhookEvent",
@@ -118,6 +121,7 @@ __all__ = [
     "WebhookTimestampError",
     "WebhookVerificationError",
     "WriteManyError",
+    "WrongEventLoopError",
     "__version__",
     "construct_event",
     "sign_webhook",

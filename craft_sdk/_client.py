@@ -3,17 +3,20 @@
 A resource method builds a `Call` and hands it to `_send`, which reads top to bottom:
 
     start the call's deadline
-    for each attempt the retry policy allows (tenacity; the policy is in _retry.py):
+    make one attempt (`_attempt`):
         wait while the rate limit is spent (_rate_limit.RateLimitGate)
         build the request (_transport.build_request), its timeouts cut to the deadline
-        send it and read the body; httpx failures become our errors (_transport)
+        send it and read the body, bounded in time and size; httpx failures become our errors
         note the rate limit, log, and read the answer into a model or a typed error (_envelope)
+    if it failed, make more attempts for as long as the retry policy allows (`_retry`:
+    tenacity, with the policy in _retry.py)
 
 Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -24,20 +27,22 @@ from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Self
 
 from ._batch import Batch
-from ._body import expected_size
+from ._body import Download, expected_size
 from ._call import Call
 from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._config import ApiKey, ClientConfig
-from ._errors import CraftError
+from ._errors import CraftError, WrongEventLoopError
 from ._flow import Flow, Sleep
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
     ApiKeyAuth,
+    aread_body,
     bound_by,
     build_request,
     log_response,
+    read_body,
     sdk_headers,
     transport_errors,
 )
@@ -65,6 +70,37 @@ def _no_api_key() -> str:
     )
 
 
+class EventLoopBinding:
+    """The event loop an async client's connections belong to: the first one it ran on.
+
+    httpx gives no clear error when a pool made on one loop is used from another (often a test
+    suite's second `asyncio.run`): it fails with "Event loop is closed", or hangs. Checked at the
+    start of every call, so the mistake is named instead.
+    """
+
+    __slots__ = ("_loop",)
+
+    def __init__(self) -> None:
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+    def check(self, client_name: str) -> None:
+        import asyncio  # loaded already in any program that awaits
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not asyncio (trio, through anyio): its own rules apply
+        if self._loop is None:
+            self._loop = weakref.ref(loop)
+        elif self._loop() is not loop:
+            raise WrongEventLoopError(
+                f"This {client_name} was first used on another event loop, and its connections "
+                "belong to that loop. Create one client per event loop: for example "
+                f"`async with {client_name}() as client:` inside the coroutine that asyncio.run "
+                "runs, or a fixture with the same scope as the event loop in tests."
+            )
+
+
 class _BaseClient(Generic[HttpClientT]):
     _config: ClientConfig
     _http: HttpClientT
@@ -73,6 +109,7 @@ class _BaseClient(Generic[HttpClientT]):
     _auth: ApiKeyAuth
     _clock: Clock
     _gate: RateLimitGate
+    _event_loop: EventLoopBinding  # checked by the async client only
 
     _http_class: type[HttpClientT]
 
@@ -102,6 +139,7 @@ class _BaseClient(Generic[HttpClientT]):
             headers_on_client=http_client is None,
             clock=clock or SYSTEM_CLOCK,
             gate=RateLimitGate(),
+            event_loop=EventLoopBinding(),
         )
 
     def _init(
@@ -113,6 +151,7 @@ class _BaseClient(Generic[HttpClientT]):
         headers_on_client: bool,
         clock: Clock,
         gate: RateLimitGate,
+        event_loop: EventLoopBinding,
     ) -> None:
         self._config = config
         self._http = http
@@ -121,6 +160,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._auth = ApiKeyAuth(config.api_key)
         self._clock = clock
         self._gate = gate
+        self._event_loop = event_loop
 
     @classmethod
     def for_oauth(cls, **options: Any) -> Self:
@@ -158,6 +198,11 @@ class _BaseClient(Generic[HttpClientT]):
         return self._config.max_retry_wait
 
     @property
+    def max_response_bytes(self) -> int:
+        """The largest answer read into memory; a larger one raises `ResponseTooLargeError`."""
+        return self._config.max_response_bytes
+
+    @property
     def rate_limit(self) -> RateLimit | None:
         """The rate limit the API reported last (shared with `with_options` copies), or None
         before the first answer."""
@@ -170,6 +215,7 @@ class _BaseClient(Generic[HttpClientT]):
         max_retries: int | None = None,
         deadline: float | NotGiven | None = NOT_GIVEN,
         max_retry_wait: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A client with other options that shares this one's connection pool and rate limit.
 
@@ -183,6 +229,7 @@ class _BaseClient(Generic[HttpClientT]):
             max_retries=max_retries,
             deadline=deadline,
             max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
         )
         clone._init(
             config,
@@ -191,19 +238,20 @@ class _BaseClient(Generic[HttpClientT]):
             headers_on_client=self._headers_on_client,
             clock=self._clock,
             gate=self._gate,
+            event_loop=self._event_loop,
         )
         return clone
 
-    def _start(self, call: Call[Any]) -> tuple[Deadline, dict[str, Any]]:
-        """The deadline of a new call, and the retry policy bound to it."""
-        deadline = Deadline(self._config.deadline, self._clock)
-        policy = retry_policy(
+    def _deadline(self) -> Deadline:
+        return Deadline(self._config.deadline, self._clock)
+
+    def _retry_policy(self, call: Call[Any], deadline: Deadline) -> dict[str, Any]:
+        return retry_policy(
             call,
             max_retries=self._config.max_retries,
             max_retry_wait=self._config.max_retry_wait,
             deadline=deadline,
         )
-        return deadline, policy
 
     def _rate_limit_wait(self, deadline: Deadline) -> float:
         """0 once a request may go (its slot taken; `_gate.release` gives it back), else the
@@ -222,6 +270,10 @@ class _BaseClient(Generic[HttpClientT]):
         return build_request(
             self._http, self._config, call, timeout, headers_on_client=self._headers_on_client
         )
+
+    def _max_bytes_for(self, download: Download | None) -> int | None:
+        # A download streams to disk, so its size is the caller's business, not memory's.
+        return None if download else self._config.max_response_bytes
 
     def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
         return self._auth if call.authenticated else None
@@ -271,6 +323,9 @@ class CraftClient(_BaseClient[httpx.Client]):
         max_retry_wait: The longest wait asked for by the server (`Retry-After`, a rate-limit
             reset) that the client sleeps before retrying; a longer one raises `RateLimitError`
             at once. Defaults to 60.
+        max_response_bytes: The largest answer read into memory, counted after decompression;
+            a larger one raises `ResponseTooLargeError`. Defaults to 10 MiB. `files.download`
+            streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
 
@@ -298,6 +353,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         http_client: httpx.Client | None = None,
         deadline: float | NotGiven | None = NOT_GIVEN,
         max_retry_wait: float | None = None,
+        max_response_bytes: int | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._setup(
@@ -309,6 +365,7 @@ class CraftClient(_BaseClient[httpx.Client]):
             default_headers=default_headers,
             deadline=deadline,
             max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
             clock=clock,
         )
 
@@ -324,27 +381,48 @@ class CraftClient(_BaseClient[httpx.Client]):
         return self._send(me())
 
     def _send(self, call: Call[T]) -> T:
-        deadline, policy = self._start(call)
-        for attempt in Retrying(sleep=self._clock.sleep, **policy):
+        deadline = self._deadline()
+        try:
+            return self._attempt(call, deadline)
+        except CraftError as error:
+            first_error = error  # outside the except block, so later errors do not chain to it
+        return self._retry(call, deadline, first_error)
+
+    def _retry(self, call: Call[T], deadline: Deadline, first_error: CraftError) -> T:
+        """Send `call` again for as long as the retry policy allows.
+
+        The first attempt ran without tenacity (most calls succeed at once, and setting up a
+        `Retrying` costs as much as the rest of the SDK's work on a request); its error is
+        handed to tenacity as the outcome of tenacity's own first attempt.
+        """
+        replay: CraftError | None = first_error
+        for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                while wait := self._rate_limit_wait(deadline):
-                    self._clock.sleep(wait)
-                response: httpx.Response | None = None
-                try:
-                    request = self._request(call, deadline)
-                    with transport_errors(request):
-                        response = self._http.send(
-                            request, auth=self._auth_for(call), follow_redirects=False, stream=True
-                        )
-                        body = bound_by(deadline, response)
-                        if download := call.download_for(response):
-                            download.consume(body.iter_bytes(), expected_size(response))
-                        else:
-                            body.read()
-                finally:
-                    self._release(response)
-                return self._finish(call, response)
+                if replay is not None:
+                    error, replay = replay, None
+                    raise error
+                return self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _attempt(self, call: Call[T], deadline: Deadline) -> T:
+        while wait := self._rate_limit_wait(deadline):
+            self._clock.sleep(wait)
+        response: httpx.Response | None = None
+        try:
+            request = self._request(call, deadline)
+            with transport_errors(request):
+                response = self._http.send(
+                    request, auth=self._auth_for(call), follow_redirects=False, stream=True
+                )
+                download = call.download_for(response)
+                bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
+                if download:
+                    download.consume(response.iter_bytes(), expected_size(response))
+                else:
+                    read_body(response, self._config.max_response_bytes)
+        finally:
+            self._release(response)
+        return self._finish(call, response)
 
     def _run(self, flow: Flow[T]) -> T:
         """Drive an operation of several requests (see _flow.py)."""
@@ -432,6 +510,9 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         max_retry_wait: The longest wait asked for by the server (`Retry-After`, a rate-limit
             reset) that the client sleeps before retrying; a longer one raises `RateLimitError`
             at once. Defaults to 60.
+        max_response_bytes: The largest answer read into memory, counted after decompression;
+            a larger one raises `ResponseTooLargeError`. Defaults to 10 MiB. `files.download`
+            streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
 
@@ -460,6 +541,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         http_client: httpx.AsyncClient | None = None,
         deadline: float | NotGiven | None = NOT_GIVEN,
         max_retry_wait: float | None = None,
+        max_response_bytes: int | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._setup(
@@ -471,6 +553,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             default_headers=default_headers,
             deadline=deadline,
             max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
             clock=clock,
         )
 
@@ -486,27 +569,45 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         return await self._send(me())
 
     async def _send(self, call: Call[T]) -> T:
-        deadline, policy = self._start(call)
-        async for attempt in AsyncRetrying(sleep=self._clock.asleep, **policy):
+        self._event_loop.check(type(self).__name__)
+        deadline = self._deadline()
+        try:
+            return await self._attempt(call, deadline)
+        except CraftError as error:
+            first_error = error  # outside the except block, so later errors do not chain to it
+        return await self._retry(call, deadline, first_error)
+
+    async def _retry(self, call: Call[T], deadline: Deadline, first_error: CraftError) -> T:
+        """Send `call` again for as long as the retry policy allows (see `CraftClient._retry`)."""
+        replay: CraftError | None = first_error
+        retrying = AsyncRetrying(sleep=self._clock.asleep, **self._retry_policy(call, deadline))
+        async for attempt in retrying:
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                while wait := self._rate_limit_wait(deadline):
-                    await self._clock.asleep(wait)
-                response: httpx.Response | None = None
-                try:
-                    request = self._request(call, deadline)
-                    with transport_errors(request):
-                        response = await self._http.send(
-                            request, auth=self._auth_for(call), follow_redirects=False, stream=True
-                        )
-                        body = bound_by(deadline, response)
-                        if download := call.download_for(response):
-                            await download.aconsume(body.aiter_bytes(), expected_size(response))
-                        else:
-                            await body.aread()
-                finally:
-                    self._release(response)
-                return self._finish(call, response)
+                if replay is not None:
+                    error, replay = replay, None
+                    raise error
+                return await self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _attempt(self, call: Call[T], deadline: Deadline) -> T:
+        while wait := self._rate_limit_wait(deadline):
+            await self._clock.asleep(wait)
+        response: httpx.Response | None = None
+        try:
+            request = self._request(call, deadline)
+            with transport_errors(request):
+                response = await self._http.send(
+                    request, auth=self._auth_for(call), follow_redirects=False, stream=True
+                )
+                download = call.download_for(response)
+                bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
+                if download:
+                    await download.aconsume(response.aiter_bytes(), expected_size(response))
+                else:
+                    await aread_body(response, self._config.max_response_bytes)
+        finally:
+            self._release(response)
+        return self._finish(call, response)
 
     async def _run(self, flow: Flow[T]) -> T:
         """Drive an operation of several requests (see _flow.py)."""

@@ -29,6 +29,8 @@ DEFAULT_MAX_RETRIES: Final = 3
 DEFAULT_DEADLINE: Final = 300.0
 # The longest wait the server may ask for that the client sleeps; past it, RateLimitError.
 DEFAULT_MAX_RETRY_WAIT: Final = 60.0
+# The largest answer read into memory; files.download streams to disk and has no limit.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
 
 # Header names the client sets itself; letting default_headers override them would send the key
 # somewhere else or break framing.
@@ -86,6 +88,7 @@ class ClientConfig:
     default_headers: Mapping[str, str]
     deadline: float | None
     max_retry_wait: float
+    max_response_bytes: int
 
     @functools.cached_property
     def base_url_text(self) -> str:
@@ -103,6 +106,7 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         deadline: float | NotGiven | None = NOT_GIVEN,
         max_retry_wait: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> ClientConfig:
         return cls(
             api_key=Secret(resolve_api_key(api_key)),
@@ -118,6 +122,9 @@ class ClientConfig:
             max_retry_wait=resolve_max_retry_wait(
                 DEFAULT_MAX_RETRY_WAIT if max_retry_wait is None else max_retry_wait
             ),
+            max_response_bytes=resolve_max_response_bytes(
+                DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
+            ),
         )
 
     def replace(
@@ -127,6 +134,7 @@ class ClientConfig:
         max_retries: int | None = None,
         deadline: float | NotGiven | None = NOT_GIVEN,
         max_retry_wait: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> ClientConfig:
         changes: dict[str, object] = {}
         if timeout is not None:
@@ -137,6 +145,8 @@ class ClientConfig:
             changes["deadline"] = resolve_deadline(deadline)
         if max_retry_wait is not None:
             changes["max_retry_wait"] = resolve_max_retry_wait(max_retry_wait)
+        if max_response_bytes is not None:
+            changes["max_response_bytes"] = resolve_max_response_bytes(max_response_bytes)
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -209,6 +219,18 @@ def resolve_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise CraftError(f"max_retries must be a whole number >= 0, not {max_retries!r}.")
     return max_retries
+
+
+def resolve_max_response_bytes(max_response_bytes: int) -> int:
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1
+    ):
+        raise CraftError(
+            f"max_response_bytes must be a whole number of bytes >= 1, not {max_response_bytes!r}."
+        )
+    return max_response_bytes
 
 
 def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -16,6 +16,8 @@ Our exception hierarchy:
   + APIConnectionError               no usable answer: the connection failed or broke
   | + APITimeoutError                ...because a timeout ran out
   + APIResponseValidationError       an answer came, but it is not what the API promises
+  + ResponseTooLargeError            an answer larger than max_response_bytes (not read into memory)
+  + WrongEventLoopError              an AsyncCraftClient used from a second event loop
   + WriteManyError                   files.write_many: some files were not written (and which)
   + DeploymentFailedError            deployments.wait: the deployment failed
   + WaitTimeoutError                 deployments.wait: no final status in time (also TimeoutError)
@@ -51,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "DeploymentFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
@@ -60,6 +63,7 @@ __all__ = [
     "WebhookTimestampError",
     "WebhookVerificationError",
     "WriteManyError",
+    "WrongEventLoopError",
 ]
 
 
@@ -217,6 +221,38 @@ class APIResponseValidationError(CraftError):
         self.body = body
         # The API answered 2xx, so whatever was asked was most likely done.
         self.may_have_succeeded = True
+
+
+class ResponseTooLargeError(CraftError):
+    """The answer is larger than the client's `max_response_bytes`, so it was not read into
+    memory (the count is of the decoded body, so a small compressed answer that expands past the
+    limit stops here too). It is not retried: the same request would get the same answer."""
+
+    limit: int
+    """The `max_response_bytes` the answer went past."""
+    status_code: int
+    """The HTTP status of the answer."""
+    may_have_succeeded: bool
+    """Always True: the API answered, so it may have acted on the request."""
+
+    def __init__(self, *, limit: int, status_code: int) -> None:
+        super().__init__(
+            f"The API's answer (status {status_code}) is larger than max_response_bytes "
+            f"({limit:,} bytes), so it was not read. Raise max_response_bytes on the client, "
+            "or stream large files to disk with files.download."
+        )
+        self.limit = limit
+        self.status_code = status_code
+        self.may_have_succeeded = True
+
+
+class WrongEventLoopError(CraftError, RuntimeError):
+    """An `AsyncCraftClient` was used from an event loop other than the one it first ran on.
+
+    Its connections belong to that first loop; once the loop is closed they cannot be used or
+    even closed (the error httpx would give is "Event loop is closed"). Make one client per event
+    loop, for example with `async with AsyncCraftClient() as client:` inside the coroutine that
+    `asyncio.run` runs."""
 
 
 class WriteManyError(CraftError):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, cast
 
@@ -68,12 +67,12 @@ def page_of(model: type[M]) -> Callable[[httpx.Response], PageData[M]]:
 
 
 def next_call(
-    call: Call[PageData[M]], page: PageData[M], previous_ids: frozenset[str] | None
+    call: Call[PageData[M]], page: PageData[M], previous: PageIdentity | None
 ) -> Call[PageData[M]] | None:
     """The call for the page after `page` (fetched by `call`), or None at the end of the list.
 
-    `previous_ids` are the ids of the page before `page`, to catch a server serving the same
-    items again; only one page of ids is ever kept, so memory stays flat however long the list.
+    `previous` is the `identity_of` the page before `page`, to catch a server serving the same
+    items again; only the last page's is ever kept, so memory stays flat however long the list.
     """
     asked = _page_number(call)
     info = page.pagination
@@ -82,8 +81,7 @@ def next_call(
             f"Pagination does not advance: asked for page {asked}, the API answered page "
             f"{info.page}. Stopped so as not to loop."
         )
-    ids = ids_of(page) if previous_ids else None
-    if previous_ids and ids and ids == previous_ids:
+    if previous is not None and identity_of(page) == previous:
         raise CraftError(
             f"Pagination does not advance: page {asked} holds the same items as page "
             f"{asked - 1}. Stopped so as not to loop."
@@ -121,16 +119,22 @@ def check_max_items(max_items: int | None) -> int | None:
     return check_int("max_items", max_items, minimum=1)
 
 
-def ids_of(page: PageData[Any]) -> frozenset[str]:
-    """What identifies a page's items: their ids, or their paths for files."""
+PageIdentity = tuple[int, str, str]
+"""How many items a page holds, and the ids (or paths, for files) of its first and last."""
+
+
+def identity_of(page: PageData[Any]) -> PageIdentity | None:
+    """What tells a page apart from the one before it, or None for an empty page.
+
+    A server that serves the same page again repeats all three; a list that merely shifted
+    under the pages (an item added or removed between two requests) does not. Three reads, not
+    a set of every id: this is on the path of every page of every listing.
+    """
     if not page.items:
-        return frozenset()
-    first = page.items[0]
+        return None
+    first, last = page.items[0], page.items[-1]
     key = "id" if getattr(first, "id", None) is not None else "path"
-    if getattr(first, key, None) is None:
-        return frozenset()
-    # attrgetter runs in C: this is on the path of every page of every listing.
-    return frozenset(map(str, map(operator.attrgetter(key), page.items)))
+    return len(page.items), str(getattr(first, key, None)), str(getattr(last, key, None))
 
 
 def _page_number(call: Call[Any]) -> int:
@@ -153,15 +157,13 @@ class _Page(Generic[M, SendT]):
         page: PageData[M],
         *,
         max_items: int | None,
-        previous_ids: frozenset[str] | None = None,
+        previous: PageIdentity | None = None,
     ) -> None:
         self._send = send
         self._call = call
         self._page = page
         self._max_items = max_items
-        self._next = next_call(call, page, previous_ids)
-        # Kept for the next page's guard; worked out only if a next page is fetched.
-        self._ids: frozenset[str] | None = None
+        self._next = next_call(call, page, previous)
 
     @property
     def data(self) -> list[M]:
@@ -183,9 +185,7 @@ class _Page(Generic[M, SendT]):
         return self._next
 
     def _successor_options(self) -> dict[str, Any]:
-        if self._ids is None:
-            self._ids = ids_of(self._page)
-        return {"max_items": self._max_items, "previous_ids": self._ids}
+        return {"max_items": self._max_items, "previous": identity_of(self._page)}
 
     def __repr__(self) -> str:
         return (

@@ -20,7 +20,9 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Final
+from typing import Final, NamedTuple
+
+import httpx
 
 from ._errors import RateLimitError
 
@@ -181,8 +183,7 @@ class RateLimitGate:
         self._reset_mono = None if seen.wait is None else mono_now + seen.wait
 
 
-@dataclasses.dataclass(frozen=True)
-class _Observation:
+class _Observation(NamedTuple):
     """What one answer says about the limit, read outside the lock."""
 
     limit: int | None
@@ -199,8 +200,7 @@ class _Observation:
 
     @classmethod
     def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
-        # One pass over the headers (each lookup in httpx.Headers is a pass of its own).
-        picked = {name.lower(): value for name, value in headers.items()}
+        picked = _pick(headers)
         limit = picked.get("x-ratelimit-limit")
         remaining = picked.get("x-ratelimit-remaining")
         reset_value = picked.get("x-ratelimit-reset")
@@ -220,6 +220,23 @@ class _Observation:
         if seen.limit is None and seen.remaining is None and seen.reset is None:
             return None
         return seen
+
+
+_READ: Final = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "date")
+_READ_RAW: Final = frozenset(name.encode() for name in _READ)
+
+
+def _pick(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers this module reads, under lower-case names."""
+    if isinstance(headers, httpx.Headers):
+        # One pass over the raw bytes, decoding only what is read: each lookup in httpx.Headers
+        # is a pass over every header of its own, decoding each. This runs on every answer.
+        return {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in ((name.lower(), value) for name, value in headers.raw)
+            if name in _READ_RAW
+        }
+    return {name.lower(): value for name, value in headers.items() if name.lower() in _READ}
 
 
 def _number(value: object) -> float | None:

@@ -21,7 +21,7 @@ from ._call import Call
 from ._clock import Deadline
 from ._config import ClientConfig, Secret
 from ._envelope import request_id_of
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import APIConnectionError, APITimeoutError, CraftError, ResponseTooLargeError
 from ._version import __version__
 
 logger = logging.getLogger("craft_sdk")
@@ -53,7 +53,14 @@ class ApiKeyAuth(httpx.Auth):
 
 def sdk_headers(config: ClientConfig) -> dict[str, str]:
     """The headers every request carries, whatever it is."""
-    return {"Accept": "application/json", "User-Agent": USER_AGENT, **config.default_headers}
+    return {
+        "Accept": "application/json",
+        # Named, not left to httpx: it would add br and zstd when their packages are installed,
+        # and read_body's size limit is only known to hold within a bounded step for these two.
+        "Accept-Encoding": "gzip, deflate",
+        "User-Agent": USER_AGENT,
+        **config.default_headers,
+    }
 
 
 def build_request(
@@ -115,33 +122,57 @@ def transport_errors(request: httpx.Request) -> Iterator[None]:
             request.headers["Authorization"] = REDACTED
 
 
-class DeadlineStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body that stops arriving at the call's deadline.
+class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that stops arriving at the call's deadline, or past `max_bytes`.
 
     httpx's read timeout bounds each read, not the whole body: a server sending a byte every few
     seconds would hold a call open forever. Checking the deadline between chunks bounds a call at
     its deadline plus one read timeout (itself cut to the time that was left).
+
+    The bytes received count against `max_bytes` here; the decoded bytes are counted by
+    `read_body`. A compressed chunk is handed on in small slices so that httpx's decoder never
+    expands more than a few MiB at once, however well a gzip bomb compresses.
     """
 
-    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, deadline: Deadline):
+    def __init__(
+        self,
+        inner: httpx.SyncByteStream | httpx.AsyncByteStream,
+        deadline: Deadline,
+        *,
+        max_bytes: int | None,
+        response: httpx.Response,
+    ) -> None:
         self._inner = inner
         self._deadline = deadline
+        self._max_bytes = max_bytes
+        self._status_code = response.status_code
+        self._received = 0
+        # One pass over the raw headers: each httpx.Headers lookup is a pass of its own.
+        framing = {
+            name.lower(): value
+            for name, value in response.headers.raw
+            if name.lower() in (b"content-length", b"content-encoding")
+        }
+        declared = framing.get(b"content-length", b"")
+        self._declared = int(declared) if declared.isdigit() else 0
+        self._compressed = framing.get(b"content-encoding", b"identity") != b"identity"
 
     def __iter__(self) -> Iterator[bytes]:
         assert isinstance(self._inner, httpx.SyncByteStream)
         for chunk in self._inner:
-            if self._expired():
+            if problem := self._problem(chunk):
                 self._inner.close()  # the connection cannot be reused with a body half read
-                raise self._timeout()
-            yield chunk
+                raise problem
+            yield from self._slices(chunk)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert isinstance(self._inner, httpx.AsyncByteStream)
         async for chunk in self._inner:
-            if self._expired():
+            if problem := self._problem(chunk):
                 await self._inner.aclose()
-                raise self._timeout()
-            yield chunk
+                raise problem
+            for piece in self._slices(chunk):
+                yield piece
 
     def close(self) -> None:
         assert isinstance(self._inner, httpx.SyncByteStream)
@@ -151,22 +182,74 @@ class DeadlineStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         assert isinstance(self._inner, httpx.AsyncByteStream)
         await self._inner.aclose()
 
-    def _expired(self) -> bool:
+    def _problem(self, chunk: bytes) -> CraftError | None:
+        self._received += len(chunk)
+        if self._max_bytes is not None and max(self._received, self._declared) > self._max_bytes:
+            return ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
         remaining = self._deadline.remaining()
-        return remaining is not None and remaining <= 0
+        if remaining is not None and remaining <= 0:
+            return APITimeoutError(
+                f"The answer was still arriving when the call's deadline of "
+                f"{self._deadline.seconds:g} s ran out.",
+                may_have_succeeded=True,
+            )
+        return None
 
-    def _timeout(self) -> APITimeoutError:
-        return APITimeoutError(
-            f"The answer was still arriving when the call's deadline of "
-            f"{self._deadline.seconds:g} s ran out.",
-            may_have_succeeded=True,
-        )
+    def _slices(self, chunk: bytes) -> Iterator[bytes]:
+        if not self._compressed or len(chunk) <= _COMPRESSED_SLICE:
+            yield chunk
+        else:
+            for start in range(0, len(chunk), _COMPRESSED_SLICE):
+                yield chunk[start : start + _COMPRESSED_SLICE]
 
 
-def bound_by(deadline: Deadline, response: httpx.Response) -> httpx.Response:
-    """`response`, its body now read through a `DeadlineStream`."""
-    response.stream = DeadlineStream(response.stream, deadline)
+# deflate expands at most about 1,032 times, so a 4 KiB slice decodes to at most about 4 MiB.
+_COMPRESSED_SLICE: Final = 4096
+
+
+def bound_by(
+    deadline: Deadline, response: httpx.Response, *, max_bytes: int | None
+) -> httpx.Response:
+    """`response`, its body now read through a `BoundedStream`."""
+    response.stream = BoundedStream(
+        response.stream, deadline, max_bytes=max_bytes, response=response
+    )
     return response
+
+
+def read_body(response: httpx.Response, max_bytes: int) -> None:
+    """`response.read()`, refusing a body that decodes to more than `max_bytes`."""
+    size = _DecodedSize(response, max_bytes)
+    try:
+        response._content = b"".join(map(size.count, response.iter_bytes()))
+    except ResponseTooLargeError:
+        response.close()  # the connection cannot be reused with a body half read
+        raise
+
+
+async def aread_body(response: httpx.Response, max_bytes: int) -> None:
+    """`response.aread()`, refusing a body that decodes to more than `max_bytes`."""
+    size = _DecodedSize(response, max_bytes)
+    try:
+        response._content = b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
+    except ResponseTooLargeError:
+        await response.aclose()
+        raise
+
+
+class _DecodedSize:
+    # httpx's read() has no size limit, so the body is read the way it reads it (into the same
+    # private `_content`, which `response.content` returns), with a count on the way.
+    def __init__(self, response: httpx.Response, max_bytes: int) -> None:
+        self._status_code = response.status_code
+        self._max_bytes = max_bytes
+        self._size = 0
+
+    def count(self, chunk: bytes) -> bytes:
+        self._size += len(chunk)
+        if self._size > self._max_bytes:
+            raise ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
+        return chunk
 
 
 def log_response(response: httpx.Response) -> None:

@@ -73,6 +73,23 @@ def test_quickstart_walks_the_whole_workflow() -> None:
         assert step in result.stdout, step
 
 
+def test_testing_example_passes_under_pytest() -> None:
+    # The same module `python` runs above, as pytest runs it: with the fixtures of the plugin that
+    # installing craft-sdk registers (loaded by its entry point's name; the other plugins installed
+    # here, hypothesis above all, would only slow pytest's start).
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "craft_sdk", "testing_with_emulator.py"],
+        env={**offline_env(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        cwd=EXAMPLES,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
 def signed_delivery() -> tuple[bytes, dict[str, str]]:
     """A delivery the emulator sent for a real change, signed with SECRET."""
     emulator = CraftEmulator()

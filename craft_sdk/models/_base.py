@@ -4,19 +4,38 @@ kept, and timestamps that are always timezone-aware."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    NaiveDatetime,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 
 def _assume_utc(value: datetime) -> datetime:
     # The API sends ISO-8601 UTC; a timestamp without an offset is UTC, never local time.
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=timezone.utc)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+# Tried left to right, so the usual timestamp (with an offset) is parsed in pydantic's core alone;
+# a Python validator on every timestamp cost about 10 % of validating a page of projects.
+Timestamp = Annotated[
+    Union[AwareDatetime, Annotated[NaiveDatetime, AfterValidator(_assume_utc)]],  # noqa: UP007
+    Field(union_mode="left_to_right"),
+]
 """A `datetime` that is always timezone-aware."""
+
+OpenLiteral = GetPydanticSchema(lambda _type, _handler: core_schema.str_schema())
+"""Marks a `Literal[...] | str` field, which accepts any string, to be validated as the `str` it
+is: pydantic would otherwise try the literal and the string in turn, about 4 % of validating a
+page. Type checkers still see the literal values."""
 
 
 class CraftModel(BaseModel):

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from ._base import CraftModel, Timestamp
+from ._base import CraftModel, OpenLiteral, Timestamp
 
 DeploymentStatus = Literal["queued", "building", "completed", "failed", "canceled"]
 DeploymentEnvironment = Literal["preview", "production"]
@@ -19,10 +19,10 @@ class Deployment(CraftModel):
     id: str
     """The deployment id, such as "dep_abc123"."""
     project_id: str | None = None
-    status: DeploymentStatus | str | None = None
+    status: Annotated[DeploymentStatus | str, OpenLiteral] | None = None
     """"queued", "building", "completed", "failed" or "canceled"; the last three are final. A
     status the SDK does not know yet is kept as a plain string (and is not final)."""
-    environment: DeploymentEnvironment | str | None = None
+    environment: Annotated[DeploymentEnvironment | str, OpenLiteral] | None = None
     url: str | None = None
     """Where the deployment is served, once completed."""
     error: str | None = None

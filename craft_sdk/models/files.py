@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from ._base import CraftModel, Timestamp
+from ._base import CraftModel, OpenLiteral, Timestamp
 
 FileType = Literal["file", "directory"]
 
@@ -12,7 +12,7 @@ class FileEntry(CraftModel):
 
     path: str
     """The path within the project, with `/` separators, such as "src/app/page.tsx"."""
-    type: FileType | str | None = None
+    type: Annotated[FileType | str, OpenLiteral] | None = None
     """"file" or "directory"; a value the SDK does not know yet is kept as a plain string."""
     size: int | None = None
     """Size in bytes (files only)."""

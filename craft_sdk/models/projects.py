@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from ._base import CraftModel, Timestamp
+from ._base import CraftModel, OpenLiteral, Timestamp
 
 ProjectStatus = Literal["active", "archived"]
 
@@ -33,7 +33,7 @@ class Project(CraftModel):
     """The project id, such as "proj_abc123"."""
     name: str | None = None
     description: str | None = None
-    status: ProjectStatus | str | None = None
+    status: Annotated[ProjectStatus | str, OpenLiteral] | None = None
     """"active" or "archived"; a value the SDK does not know yet is kept as a plain string."""
     template: str | None = None
     """The template the project was created from, such as "landing-page"."""

@@ -23,7 +23,7 @@ from .._checks import check_int
 from .._envelope import error_from_response, read_envelope, validate
 from .._errors import APIResponseValidationError
 from .._flow import Flow
-from .._pagination import PageData, ids_of, next_call, page_of
+from .._pagination import PageData, PageIdentity, identity_of, next_call, page_of
 from ..models import DeletedFile, DownloadedFile, FileEntry
 from ._base import AsyncResource, SyncResource
 
@@ -56,11 +56,11 @@ def _list(project_id: str) -> Flow[list[FileEntry]]:
         "GET", api_path("projects", project_id, "files"), parse=page_of(FileEntry)
     )
     entries: list[FileEntry] = []
-    previous_ids: frozenset[str] | None = None
+    previous: PageIdentity | None = None
     while call is not None:
         page: PageData[FileEntry] = yield call
         entries.extend(page.items)
-        call, previous_ids = next_call(call, page, previous_ids), ids_of(page)
+        call, previous = next_call(call, page, previous), identity_of(page)
     return entries
 
 
