@@ -8,9 +8,8 @@ project = client.projects.create(name="My Landing Page", template="landing-page"
 ```
 """
 
-from . import oauth as oauth  # craft_sdk.oauth.authorization_url, without a second import
-from ._client import AsyncCraftClient, CraftClient
-from ._clock import Clock
+import typing
+
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -37,35 +36,149 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._logging import setup_logging as _setup_logging
-from ._pagination import AsyncPage, AsyncPaginator, SyncPage
-from ._rate_limit import RateLimit
-from ._types import NOT_GIVEN, NotGiven
-from ._version import __version__
-from .models import (
-    BuildCompletedEvent,
-    BuildFailedEvent,
-    BuildStartedEvent,
-    DeletedFile,
-    DeletedProject,
-    Deployment,
-    DeploymentEnvironment,
-    DeploymentStatus,
-    DownloadedFile,
-    FileEntry,
-    Pagination,
-    Project,
-    ProjectCreatedEvent,
-    ProjectDeletedEvent,
-    ProjectSettings,
-    ProjectStats,
-    ProjectStatus,
-    ProjectUpdatedEvent,
-    Token,
-    UnknownWebhookEvent,
-    User,
-    WebhookEvent,
+from ._types import (
+    NOT_GIVEN,
+    NotGiven,
 )
-from .webhooks import construct_event, sign_webhook, verify_webhook
+from ._version import __version__
+
+if typing.TYPE_CHECKING:
+    from . import oauth as oauth
+    from ._client import (
+        AsyncCraftClient as AsyncCraftClient,
+    )
+    from ._client import (
+        CraftClient as CraftClient,
+    )
+    from ._clock import (
+        Clock as Clock,
+    )
+    from ._pagination import (
+        AsyncPage as AsyncPage,
+    )
+    from ._pagination import (
+        AsyncPaginator as AsyncPaginator,
+    )
+    from ._pagination import (
+        SyncPage as SyncPage,
+    )
+    from ._rate_limit import (
+        RateLimit as RateLimit,
+    )
+    from .models import (
+        BuildCompletedEvent as BuildCompletedEvent,
+    )
+    from .models import (
+        BuildFailedEvent as BuildFailedEvent,
+    )
+    from .models import (
+        BuildStartedEvent as BuildStartedEvent,
+    )
+    from .models import (
+        DeletedFile as DeletedFile,
+    )
+    from .models import (
+        DeletedProject as DeletedProject,
+    )
+    from .models import (
+        Deployment as Deployment,
+    )
+    from .models import (
+        DeploymentEnvironment as DeploymentEnvironment,
+    )
+    from .models import (
+        DeploymentStatus as DeploymentStatus,
+    )
+    from .models import (
+        DownloadedFile as DownloadedFile,
+    )
+    from .models import (
+        FileEntry as FileEntry,
+    )
+    from .models import (
+        Pagination as Pagination,
+    )
+    from .models import (
+        Project as Project,
+    )
+    from .models import (
+        ProjectCreatedEvent as ProjectCreatedEvent,
+    )
+    from .models import (
+        ProjectDeletedEvent as ProjectDeletedEvent,
+    )
+    from .models import (
+        ProjectSettings as ProjectSettings,
+    )
+    from .models import (
+        ProjectStats as ProjectStats,
+    )
+    from .models import (
+        ProjectStatus as ProjectStatus,
+    )
+    from .models import (
+        ProjectUpdatedEvent as ProjectUpdatedEvent,
+    )
+    from .models import (
+        Token as Token,
+    )
+    from .models import (
+        UnknownWebhookEvent as UnknownWebhookEvent,
+    )
+    from .models import (
+        User as User,
+    )
+    from .models import (
+        WebhookEvent as WebhookEvent,
+    )
+    from .webhooks import (
+        construct_event as construct_event,
+    )
+    from .webhooks import (
+        sign_webhook as sign_webhook,
+    )
+    from .webhooks import (
+        verify_webhook as verify_webhook,
+    )
+
+# Everything else loads on first use (PEP 562): `import craft_sdk` alone costs almost nothing,
+# a webhook receiver never loads the HTTP client, and a script that only makes calls never loads
+# the webhook code. Type checkers read the imports above instead.
+_LAZY: dict[str, str] = {
+    "AsyncCraftClient": "._client",
+    "AsyncPage": "._pagination",
+    "AsyncPaginator": "._pagination",
+    "BuildCompletedEvent": ".models",
+    "BuildFailedEvent": ".models",
+    "BuildStartedEvent": ".models",
+    "Clock": "._clock",
+    "CraftClient": "._client",
+    "DeletedFile": ".models",
+    "DeletedProject": ".models",
+    "Deployment": ".models",
+    "DeploymentEnvironment": ".models",
+    "DeploymentStatus": ".models",
+    "DownloadedFile": ".models",
+    "FileEntry": ".models",
+    "Pagination": ".models",
+    "Project": ".models",
+    "ProjectCreatedEvent": ".models",
+    "ProjectDeletedEvent": ".models",
+    "ProjectSettings": ".models",
+    "ProjectStats": ".models",
+    "ProjectStatus": ".models",
+    "ProjectUpdatedEvent": ".models",
+    "RateLimit": "._rate_limit",
+    "SyncPage": "._pagination",
+    "Token": ".models",
+    "UnknownWebhookEvent": ".models",
+    "User": ".models",
+    "WebhookEvent": ".models",
+    "construct_event": ".webhooks",
+    "sign_webhook": ".webhooks",
+    "verify_webhook": ".webhooks",
+    "oauth": ".oauth",
+}
 
 __all__ = [
     "APIConnectionError",
@@ -128,11 +241,32 @@ __all__ = [
     "verify_webhook",
 ]
 
-_setup_logging()
 
-# Tracebacks and reprs say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError.
+def __getattr__(name: str) -> typing.Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'craft_sdk' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(module_name, __name__)
+    value = module if name == "oauth" else getattr(module, name)
+    _present_as_public(value)
+    globals()[name] = value  # found directly from now on, without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+def _present_as_public(value: object) -> None:
+    # Tracebacks and reprs say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError.
+    if isinstance(value, type) and value.__module__.startswith("craft_sdk."):
+        value.__module__ = "craft_sdk"
+
+
+_setup_logging()
 for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("craft_sdk."):
-        _obj.__module__ = "craft_sdk"
-del _name, _obj
+    if _name in globals():
+        _present_as_public(globals()[_name])
+del _name

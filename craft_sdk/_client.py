@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 import pydantic
-from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Self
 
 from ._batch import Batch
@@ -395,6 +394,8 @@ class CraftClient(_BaseClient[httpx.Client]):
         `Retrying` costs as much as the rest of the SDK's work on a request); its error is
         handed to tenacity as the outcome of tenacity's own first attempt.
         """
+        from tenacity import Retrying
+
         replay: CraftError | None = first_error
         for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
@@ -579,6 +580,8 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     async def _retry(self, call: Call[T], deadline: Deadline, first_error: CraftError) -> T:
         """Send `call` again for as long as the retry policy allows (see `CraftClient._retry`)."""
+        from tenacity import AsyncRetrying
+
         replay: CraftError | None = first_error
         retrying = AsyncRetrying(sleep=self._clock.asleep, **self._retry_policy(call, deadline))
         async for attempt in retrying:

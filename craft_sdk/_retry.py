@@ -1,6 +1,7 @@
 """When to try a request again, and how long to wait first; no I/O here.
 
 The sync and async clients both drive tenacity with `retry_policy()`; only their loops differ.
+tenacity is imported only once a first attempt has failed: most programs never need it.
 
 The rules (see craft-api.md, "Rate limits", and RFC 9110 section 9.2.2):
 * any method is retried after a 429, and after a failure that provably happened before the
@@ -17,14 +18,15 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping
-from typing import Any, Final
-
-from tenacity import RetryCallState, retry_if_exception
+from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call
 from ._clock import Deadline
 from ._errors import APIConnectionError, APIError, CraftError, RateLimitError
 from ._rate_limit import http_date_epoch, seconds_until_reset, server_time
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 logger = logging.getLogger("craft_sdk")
 
@@ -117,6 +119,7 @@ def retry_policy(
     The last error is raised as it is when the retries run out, or when the next wait would not
     end before the call's deadline (no sleep ever runs past it).
     """
+    from tenacity import retry_if_exception
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

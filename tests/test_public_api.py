@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
+
+import pytest
 
 import craft_sdk
 
@@ -12,10 +16,11 @@ def test_all_is_sorted() -> None:
 
 
 def test_all_is_complete_and_exists() -> None:
+    # dir(), not vars(): most names load on first use (craft_sdk.__getattr__).
     public = {
         name
-        for name, value in vars(craft_sdk).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(craft_sdk)
+        if not name.startswith("_") and not isinstance(getattr(craft_sdk, name), types.ModuleType)
     } | {"__version__"}
     assert set(craft_sdk.__all__) == public
     for name in craft_sdk.__all__:
@@ -33,3 +38,29 @@ def test_public_classes_say_they_come_from_craft_sdk() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(craft_sdk.__version__, str)
     assert craft_sdk.__version__.count(".") == 2
+
+
+def test_import_loads_neither_the_client_nor_pydantic_models() -> None:
+    # A fresh interpreter: this one has loaded everything already.
+    probe = (
+        "import sys, craft_sdk; "
+        "print(sorted(m for m in ('httpx', 'pydantic.main', 'craft_sdk._client', "
+        "'craft_sdk.webhooks') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_name_loads_on_first_use_in_a_fresh_interpreter() -> None:
+    probe = (
+        "import craft_sdk; "
+        "missing = [n for n in craft_sdk.__all__ if getattr(craft_sdk, n, None) is None]; "
+        "print(missing, craft_sdk.oauth.__name__, craft_sdk.CraftClient.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "craft_sdk.oauth", "craft_sdk"]
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
+        craft_sdk.NoSuchThing  # noqa: B018

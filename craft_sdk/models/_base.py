@@ -4,17 +4,9 @@ kept, and timestamps that are always timezone-aware."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    GetPydanticSchema,
-    NaiveDatetime,
-)
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetPydanticSchema
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
@@ -24,12 +16,25 @@ def _assume_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc)
 
 
-# Tried left to right, so the usual timestamp (with an offset) is parsed in pydantic's core alone;
-# a Python validator on every timestamp cost about 10 % of validating a page of projects.
-Timestamp = Annotated[
-    Union[AwareDatetime, Annotated[NaiveDatetime, AfterValidator(_assume_utc)]],  # noqa: UP007
-    Field(union_mode="left_to_right"),
-]
+def _timestamp_schema(_type: Any, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # Tried left to right, so the usual timestamp (with an offset) is parsed in pydantic's core
+    # alone: a Python validator on every timestamp cost about 10 % of validating a page. Written
+    # as a core schema, not AwareDatetime | NaiveDatetime, which would import pydantic.types.
+    return core_schema.union_schema(
+        [
+            core_schema.datetime_schema(tz_constraint="aware"),
+            core_schema.no_info_after_validator_function(
+                _assume_utc, core_schema.datetime_schema(tz_constraint="naive")
+            ),
+        ],
+        mode="left_to_right",
+        # One error, not one per way of reading it.
+        custom_error_type="timestamp",
+        custom_error_message="Input should be an ISO-8601 timestamp",
+    )
+
+
+Timestamp = Annotated[datetime, GetPydanticSchema(_timestamp_schema)]
 """A `datetime` that is always timezone-aware."""
 
 OpenLiteral = GetPydanticSchema(lambda _type, _handler: core_schema.str_schema())
