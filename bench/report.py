@@ -113,7 +113,7 @@ def _import_rows(
             return ["", "(info)"]
         return [f"≤ {verdicts[name]['budget']:g} {unit}", _verdict(verdicts[name])]
 
-    extra = f"+{imports['extra_ms']:.1f} ms, +{imports['extra_modules']} modules"
+    extra = f"{imports['extra_ms']:+.1f} ms, {imports['extra_modules']:+d} modules"
     return [
         [
             f"import craft_sdk{variant}",
@@ -125,6 +125,17 @@ def _import_rows(
             f"import craft_sdk over httpx, pydantic{variant}",
             extra,
             *judged("import.extra_ms", "ms"),
+        ],
+        [
+            f"from craft_sdk import CraftClient, AsyncCraftClient, after httpx, pydantic and "
+            f"one model{variant}",
+            figures(imports["first_use"]) + " in all",
+            *judged("import.first_use_ms", "ms"),
+        ],
+        [
+            f"first use: modules in all{variant}",
+            str(imports["first_use"]["modules"]),
+            *judged("import.first_use_modules", "modules"),
         ],
     ]
 

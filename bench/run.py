@@ -209,6 +209,9 @@ def judge(summary: dict[str, Any]) -> list[dict[str, Any]]:
     imports = summary["imports"]
     add("import.extra_ms", imports["extra_ms"], IMPORT_EXTRA_BUDGET_MS, "ms")
     add("import.modules", imports["craft_sdk"]["modules"], IMPORT_MODULES_BUDGET, "modules")
+    first_use = imports["first_use"]
+    add("import.first_use_ms", first_use["median_ms"], IMPORT_EXTRA_BUDGET_MS, "ms")
+    add("import.first_use_modules", first_use["modules"], IMPORT_MODULES_BUDGET, "modules")
     return verdicts
 
 

@@ -45,6 +45,15 @@ class Call(Generic[T]):
     download: Download | None = None
     """Where a successful raw (non-JSON) answer is streamed, instead of being read into memory."""
 
+    def with_params(self, params: Mapping[str, QueryValue]) -> Call[T]:
+        """This call with other query parameters (the next page of a list).
+
+        A copy of the fields as they are: `dataclasses.replace` would run every field through
+        `__init__` again, which costs more than the rest of moving to the next page."""
+        copy = object.__new__(Call)
+        copy.__dict__.update(self.__dict__, params=params)
+        return copy
+
     @property
     def idempotent(self) -> bool:
         """Whether sending this twice has the same effect as sending it once."""

@@ -165,9 +165,12 @@ class _BaseClient(Generic[HttpClientT]):
     def for_oauth(cls, **options: Any) -> Self:
         """A client with no API key, for an OAuth app's token calls (`client.oauth`).
 
-        It takes the other options of the constructor. Any call that needs a key raises
-        `CraftError` before it is sent; build a client with `api_key=token.access_token` for
-        those.
+        Any call that needs a key raises `CraftError` before it is sent; build a client with
+        `api_key=token.access_token` for those.
+
+        Args:
+            **options: Any other argument of the constructor, such as `base_url` or `timeout`
+                (not `api_key`).
         """
         return cls(api_key=_no_api_key, **options)  # type: ignore[call-arg]
 
@@ -219,8 +222,17 @@ class _BaseClient(Generic[HttpClientT]):
         """A client with other options that shares this one's connection pool and rate limit.
 
         Cheap enough to call per request: `client.with_options(max_retries=0).projects.get(id)`.
-        `deadline=None` lifts the deadline. Closing the copy does not close the shared pool;
-        closing the original does.
+        Closing the copy does not close the shared pool; closing the original does.
+
+        Args:
+            timeout: Seconds, or an `httpx.Timeout`, for each attempt; None keeps this client's.
+            max_retries: How many times a failed request may be retried; None keeps this
+                client's.
+            deadline: Seconds one call may take in all; `None` lifts the deadline, and leaving
+                it out keeps this client's.
+            max_retry_wait: The longest server-requested wait that is slept; None keeps this
+                client's.
+            max_response_bytes: The largest answer read into memory; None keeps this client's.
         """
         clone = type(self).__new__(type(self))
         config = self._config.replace(
@@ -250,6 +262,7 @@ class _BaseClient(Generic[HttpClientT]):
             max_retries=self._config.max_retries,
             max_retry_wait=self._config.max_retry_wait,
             deadline=deadline,
+            base_path=self._config.base_url.raw_path.decode("ascii"),
         )
 
     def _rate_limit_wait(self, deadline: Deadline) -> float:
@@ -376,7 +389,11 @@ class CraftClient(_BaseClient[httpx.Client]):
         self.oauth = OAuth(self)
 
     def me(self) -> User:
-        """The user the API key belongs to."""
+        """The user the API key belongs to.
+
+        Raises:
+            AuthenticationError: The key is missing, wrong or revoked.
+        """
         return self._send(me())
 
     def _send(self, call: Call[T]) -> T:
@@ -411,7 +428,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         response: httpx.Response | None = None
         try:
             request = self._request(call, deadline)
-            with transport_errors(request):
+            with transport_errors(request, authenticated=call.authenticated):
                 response = self._http.send(
                     request, auth=self._auth_for(call), follow_redirects=False, stream=True
                 )
@@ -566,7 +583,11 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         self.oauth = AsyncOAuth(self)
 
     async def me(self) -> User:
-        """The user the API key belongs to."""
+        """The user the API key belongs to.
+
+        Raises:
+            AuthenticationError: The key is missing, wrong or revoked.
+        """
         return await self._send(me())
 
     async def _send(self, call: Call[T]) -> T:
@@ -598,7 +619,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         response: httpx.Response | None = None
         try:
             request = self._request(call, deadline)
-            with transport_errors(request):
+            with transport_errors(request, authenticated=call.authenticated):
                 response = await self._http.send(
                     request, auth=self._auth_for(call), follow_redirects=False, stream=True
                 )

@@ -26,11 +26,11 @@ class Clock(Protocol):
         ...
 
     def sleep(self, seconds: float) -> None:
-        """Block the calling thread (the sync client)."""
+        """Block the calling thread (the sync client) for `seconds`."""
         ...
 
     async def asleep(self, seconds: float) -> None:
-        """Suspend the calling task (the async client)."""
+        """Suspend the calling task (the async client) for `seconds`."""
         ...
 
 

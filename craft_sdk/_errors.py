@@ -90,24 +90,30 @@ class APIError(CraftError):
     """The API answered with an error: a non-2xx status, or a body that says `"success": false`."""
 
     status_code: int
-    """The HTTP status of the answer (200 when a 2xx body said `"success": false`)."""
+    """The HTTP status of the answer: the 2xx status itself when a 2xx body said
+    `"success": false`, and 429 for a `RateLimitError` the client raised without sending."""
     code: str | None
-    """The API's error code from the envelope, such as `PROJECT_NOT_FOUND`, when it sent one."""
+    """The API's error code from the envelope's `error.code`, such as `PROJECT_NOT_FOUND` (from
+    the OAuth token endpoint, its `error`, such as `invalid_grant`), when it sent one."""
     message: str
-    """The API's explanation, or a description of the status when the body had none."""
+    """The API's explanation (`error.message`, or the OAuth endpoint's `error_description`), or
+    a description of the status when the body had none."""
     details: Mapping[str, Any] | None
-    """The envelope's `error.details`, when present."""
+    """The envelope's `error.details`, when it is an object."""
     request_id: str | None
-    """The id the server gave this request (from `X-Request-Id` or a similar header, see
-    `_envelope.REQUEST_ID_HEADERS`); quote it to Craft support."""
+    """The id the server gave this request, from the first of the `X-Request-Id`, `Request-Id`
+    and `X-Craft-Request-Id` headers it sent; quote it to Craft support. None when it sent none."""
     body: object
-    """The decoded JSON body if it was valid JSON, else the body as text (None when empty)."""
+    """The decoded JSON body if it was valid JSON, else the body as text (None when empty, or
+    when nothing was sent)."""
     response: httpx.Response | None
-    """The HTTP response, its body already read. Its request carries no credentials."""
+    """The HTTP response, its body already read; its request carries no credentials. None for a
+    `RateLimitError` the client raised without sending."""
     may_have_succeeded: bool
     """True for a 5xx or a 408: the API (or a proxy in front of it) may have acted on the
-    request before failing, so check before redoing a write. False for other 4xx answers, which
-    the API refused without acting on them."""
+    request before failing, so check before redoing a write. False for every other status (other
+    4xx, 3xx, and a 2xx whose body says `"success": false`): the API refused the request
+    without acting on it."""
 
     def __init__(
         self,
@@ -165,10 +171,28 @@ class UnprocessableEntityError(APIError):
 
 
 class RateLimitError(APIError):
-    """429: too many requests for this key; wait `retry_after` seconds before the next."""
+    """429: too many requests for this key; wait `retry_after` seconds before the next.
+
+    Also raised for a 2xx whose body says `"success": false` with the code
+    `RATE_LIMIT_EXCEEDED`, and by the client itself, without sending, when the last answer said
+    the rate limit is spent and its reset is further off than `max_retry_wait` or the call's
+    deadline (then `response` is None). The client retries a 429 itself when `retry_after` is
+    at most `max_retry_wait`; you see this error once the retries or the deadline ran out.
+
+    Args:
+        message: The explanation, as for `APIError`.
+        retry_after: Seconds to wait before sending again, or None.
+        **kwargs: The keyword arguments of `APIError`.
+    """
 
     retry_after: float | None
-    """Seconds the server asked us to wait, when it said (Retry-After or error.retryAfter)."""
+    """Seconds to wait before sending again, or None when the answer gave no usable hint.
+
+    From an answer: the longest of `Retry-After` (seconds or an HTTP date),
+    `X-RateLimit-RetryAfter` (seconds) and the body's `error.retryAfter` (seconds); without any
+    of them, the time until `X-RateLimit-Reset`. Dates are measured on the server's clock (its
+    `Date` header) when it sent one. Raised by the client before sending: the time until the
+    rate-limit window resets."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -180,8 +204,13 @@ class InternalServerError(APIError):
 
 
 class APIConnectionError(CraftError):
-    """No usable answer arrived: the connection could not be made, or broke off."""
+    """No usable answer arrived: the connection could not be made, or broke off.
 
+    `__cause__` is the underlying httpx exception, when there was one.
+    """
+
+    message: str
+    """What failed, such as `POST /v1/projects failed: ConnectError: ...`."""
     may_have_succeeded: bool
     """False when the request provably never reached the server (it could not connect); True
     when it may have been received and acted on before the connection failed."""
@@ -198,7 +227,9 @@ class APIConnectionError(CraftError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A timeout ran out before the answer was complete."""
+    """A timeout ran out before the answer was complete: an httpx timeout of one attempt, or
+    the call's `deadline`. `may_have_succeeded` is False when the request was never sent (a
+    connect or pool timeout, or a deadline that ran out before the attempt), True otherwise."""
 
     def __init__(
         self,
@@ -210,8 +241,20 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(CraftError):
-    """An answer came, but it is not what the API promises: not JSON, not the envelope, or data
-    that does not fit the model. The request itself may have taken effect."""
+    """A 2xx answer came, but it is not what the API promises: not JSON, not the envelope, or
+    data that does not fit the model. The request itself most likely took effect. Not retried."""
+
+    message: str
+    """What was wrong, such as `The API's answer does not fit Project: id: Field required`
+    (values are never included)."""
+    response: httpx.Response
+    """The HTTP response, its body already read."""
+    status_code: int
+    """The HTTP status of the answer (a 2xx)."""
+    body: object
+    """The decoded JSON body, or its text when it was not JSON (None when empty or not kept)."""
+    may_have_succeeded: bool
+    """Always True: the API answered 2xx, so whatever was asked was most likely done."""
 
     def __init__(self, message: str, *, response: httpx.Response, body: object = None) -> None:
         super().__init__(message)
@@ -297,7 +340,14 @@ class DeploymentFailedError(CraftError):
 
 
 class WaitTimeoutError(CraftError, TimeoutError):
-    """`deployments.wait` ran out of time before the deployment reached a final status."""
+    """`deployments.wait` ran out of time before the deployment reached a final status.
+
+    Also a built-in `TimeoutError`.
+
+    Args:
+        deployment: The last state of the deployment seen.
+        timeout: The `timeout` of the wait, in seconds (only used in the message).
+    """
 
     deployment: Deployment
     """The last state of the deployment seen."""
@@ -324,10 +374,16 @@ class WebhookSignatureMismatchError(WebhookVerificationError):
 
 class WebhookTimestampError(WebhookVerificationError):
     """The body's signed `timestamp` is older, or further ahead, than the tolerance allows (or
-    is missing, when a tolerance was asked for)."""
+    is missing, when a tolerance was asked for).
+
+    Args:
+        message: What was wrong with the timestamp.
+        age: Seconds from the timestamp to now, or None when the body had no timestamp.
+    """
 
     age: float | None
-    """Seconds from the timestamp to now: positive when old, negative when in the future."""
+    """Seconds from the timestamp to now: positive when old, negative when in the future; None
+    when the body had no timestamp."""
 
     def __init__(self, message: str, *, age: float | None) -> None:
         super().__init__(message)

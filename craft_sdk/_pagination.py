@@ -110,7 +110,7 @@ def next_call(
         return None  # not paginated at all: this is the whole list
     params = dict(call.params or {})
     params["page"] = asked + 1
-    return dataclasses.replace(call, params=params)
+    return call.with_params(params)
 
 
 def check_max_items(max_items: int | None) -> int | None:
@@ -159,6 +159,18 @@ class _Page(Generic[M, SendT]):
         max_items: int | None,
         previous: PageIdentity | None = None,
     ) -> None:
+        """A page, as a `list()` call or `get_next_page` makes it.
+
+        Made by the client; not meant to be constructed directly.
+
+        Args:
+            send: The client's function that sends a page's call and reads the page.
+            call: The call that fetched `page`.
+            page: The page as read from the wire.
+            max_items: Stop iterating after this many items; None for all.
+            previous: What told the page before this one apart, to catch a server that serves
+                the same page again.
+        """
         self._send = send
         self._call = call
         self._page = page
@@ -244,7 +256,16 @@ class AsyncPage(_Page[M, AsyncSend[M]]):
 
 class AsyncPaginator(Generic[M]):
     """What an async `list()` returns: `await` it for the first page, or `async for` it for
-    every item of every page."""
+    every item of every page. Nothing is sent until then; each `await` or `async for` fetches
+    the first page anew.
+
+    Made by the client; not meant to be constructed directly.
+
+    Args:
+        send: The client's function that sends a page's call and reads the page.
+        call: The call for the first page.
+        max_items: Stop iterating after this many items; None for all.
+    """
 
     def __init__(
         self, send: AsyncSend[M], call: Call[PageData[M]], *, max_items: int | None

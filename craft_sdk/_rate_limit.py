@@ -111,6 +111,8 @@ class RateLimitGate:
 
     @property
     def last(self) -> RateLimit | None:
+        """The rate limit as the answers last reported it (one from a window already over is
+        ignored), or None before any answer reported one."""
         # Built when asked for, not for every answer.
         seen = self._last
         return None if seen is None else seen.rate_limit
@@ -242,6 +244,10 @@ def _pick(headers: Mapping[str, str]) -> dict[str, str]:
 def _number(value: object) -> float | None:
     if not isinstance(value, str):
         return None
+    if (
+        value.isascii() and value.isdigit()
+    ):  # the usual form, read without the checks below: this runs per answer
+        return float(value)
     try:
         number = float(value.strip())
     except ValueError:
@@ -250,5 +256,7 @@ def _number(value: object) -> float | None:
 
 
 def _whole(value: object) -> int | None:
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
     number = _number(value)
     return None if number is None else int(number)

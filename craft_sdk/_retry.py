@@ -112,9 +112,13 @@ def retry_policy(
     max_retries: int,
     max_retry_wait: float,
     deadline: Deadline,
+    base_path: str = "",
     rng: Callable[[], float] = random.random,
 ) -> dict[str, Any]:
     """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` for one call.
+
+    `base_path` is the base URL's path (such as "/v1"), so that the retry log names the same
+    path as the request log.
 
     The last error is raised as it is when the retries run out, or when the next wait would not
     end before the call's deadline (no sleep ever runs past it).
@@ -138,7 +142,7 @@ def retry_policy(
         logger.info(
             "Retrying %s %s (attempt %d of %d) in %.2f s after %s",
             call.method,
-            call.path,
+            base_path + call.path,
             state.attempt_number + 1,
             max_retries + 1,
             state.upcoming_sleep,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import AsyncIterator, Generator, Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 import httpx
@@ -99,27 +98,38 @@ def build_request(
     )
 
 
-@contextmanager
-def transport_errors(request: httpx.Request) -> Iterator[None]:
+class transport_errors:
     """Translate httpx's failures into `APIConnectionError` / `APITimeoutError`, and redact the
-    request's credentials once it has been sent, whether it succeeded or not."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(
-            f"{_describe(request)} timed out ({type(exc).__name__}).",
-            may_have_succeeded=not isinstance(exc, _NOT_SENT),
-        ) from exc
-    except httpx.RequestError as exc:
-        raise APIConnectionError(
-            f"{_describe(request)} failed: {type(exc).__name__}: {exc}",
-            may_have_succeeded=not isinstance(exc, _NOT_SENT),
-        ) from exc
-    finally:
+    request's credentials once it has been sent, whether it succeeded or not.
+
+    `with transport_errors(request, authenticated=...):` around sending `request` and reading
+    its answer. A class rather than a @contextmanager generator: it runs on every request."""
+
+    __slots__ = ("_authenticated", "_request")
+
+    def __init__(self, request: httpx.Request, *, authenticated: bool) -> None:
+        self._request = request
+        self._authenticated = authenticated
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        request = self._request
         # httpx adds the header to this very object, and every response and httpx exception
-        # keeps a reference to it.
-        if "Authorization" in request.headers:
+        # keeps a reference to it. (A caller's own http_client may add one to any request.)
+        if self._authenticated or "Authorization" in request.headers:
             request.headers["Authorization"] = REDACTED
+        if isinstance(error, httpx.TimeoutException):
+            raise APITimeoutError(
+                f"{_describe(request)} timed out ({type(error).__name__}).",
+                may_have_succeeded=not isinstance(error, _NOT_SENT),
+            ) from error
+        if isinstance(error, httpx.RequestError):
+            raise APIConnectionError(
+                f"{_describe(request)} failed: {type(error).__name__}: {error}",
+                may_have_succeeded=not isinstance(error, _NOT_SENT),
+            ) from error
 
 
 class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -222,9 +232,10 @@ def read_body(response: httpx.Response, max_bytes: int) -> None:
     size = _DecodedSize(response, max_bytes)
     try:
         response._content = b"".join(map(size.count, response.iter_bytes()))
-    except ResponseTooLargeError:
-        response.close()  # the connection cannot be reused with a body half read
-        raise
+    finally:
+        # Closed whichever way the read ended: a body left half read cannot share the connection
+        # again, and httpx sets `response.elapsed` (logged) only on closing.
+        response.close()
 
 
 async def aread_body(response: httpx.Response, max_bytes: int) -> None:
@@ -232,9 +243,8 @@ async def aread_body(response: httpx.Response, max_bytes: int) -> None:
     size = _DecodedSize(response, max_bytes)
     try:
         response._content = b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
-    except ResponseTooLargeError:
+    finally:
         await response.aclose()
-        raise
 
 
 class _DecodedSize:

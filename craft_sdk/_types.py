@@ -26,3 +26,6 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+"""The default of a parameter that may be left out or set to `None`, such as `description` in
+`projects.update`: leaving it out changes nothing, while `None` clears the field. Falsy; test
+for it with `is NOT_GIVEN`."""

@@ -18,14 +18,18 @@ from urllib.parse import urlencode, urlsplit
 from ._checks import check_choice, check_text
 
 AUTHORIZE_URL: Final = "https://craft.fast/oauth/authorize"
+"""Craft's authorization page, where `authorization_url` sends the user."""
 SCOPES: Final = ("read", "write", "delete", "admin")
+"""The scopes an app may ask for."""
 
 
 class AuthorizationURL(NamedTuple):
     """Where to send the user, and the `state` to expect back with the code."""
 
     url: str
+    """The authorization URL to send the user's browser to."""
     state: str
+    """The `state` the URL carries; keep it, and compare it with the `state` Craft sends back."""
 
 
 def authorization_url(
@@ -36,9 +40,23 @@ def authorization_url(
 ) -> AuthorizationURL:
     """The browser URL that asks a user to let your app act for them.
 
-    `scopes` are from "read", "write", "delete" and "admin". Without a `state`, an unguessable
-    one is made; compare it with the `state` Craft sends back to your `redirect_uri`, to know
-    the answer is to your own request.
+    Args:
+        client_id: Your OAuth app's client id.
+        redirect_uri: Where Craft sends the user back with `code` and `state`: an absolute
+            http(s) URL, as registered for your app.
+        scopes: What the app asks to do, from "read", "write", "delete" and "admin" (at least
+            one; repeats are sent once). Defaults to ("read", "write").
+        state: The value Craft sends back with the code. Without one, an unguessable one is
+            made; compare it with the `state` Craft sends back to your `redirect_uri`, to know
+            the answer is to your own request.
+
+    Returns:
+        The URL, and the `state` it carries.
+
+    Raises:
+        ValueError: An argument is empty, `redirect_uri` is not an absolute http(s) URL, a
+            scope is not one of `SCOPES`, or no scope is given.
+        TypeError: An argument is not a str, or `scopes` is a single str.
     """
     import secrets  # here: most programs never build an authorization URL
 

@@ -36,10 +36,13 @@ from ._errors import (
 from .models.events import KNOWN_EVENTS, UnknownWebhookEvent, WebhookEvent
 
 SIGNATURE_HEADER: Final = "X-Craft-Signature"
+"""The header Craft signs each delivery in: `sha256=<hex>`."""
 SECRET_ENV: Final = "CRAFT_WEBHOOK_SECRET"
+"""The environment variable `construct_event` reads the webhook secret from, when none is given."""
 # A header may carry several signatures (while a secret is rotated); more than this is not a
 # delivery from Craft, and checking them all would let a sender make us hash without bound.
 MAX_SIGNATURES: Final = 8
+"""The most comma-separated signatures a header may carry; one with more verifies as False."""
 
 _PREFIX: Final = "sha256="
 _HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
@@ -47,6 +50,7 @@ _HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
 Payload: TypeAlias = bytes | bytearray | memoryview | str
 """The raw request body: bytes as received (a str is taken as its UTF-8 encoding)."""
 WebhookSecret: TypeAlias = str | bytes
+"""A webhook secret from your Craft webhook settings: a str (used as its UTF-8 bytes) or bytes."""
 Secrets: TypeAlias = WebhookSecret | Sequence[WebhookSecret]
 """One secret, or several while rotating (any of them may have signed)."""
 
@@ -58,7 +62,19 @@ _RAW_BODY_HINT: Final = (
 
 def sign_webhook(payload: Payload, secret: WebhookSecret) -> str:
     """The `X-Craft-Signature` value Craft would send for `payload`: `sha256=<hex>`. For tests
-    and emulators."""
+    and emulators.
+
+    Args:
+        payload: The raw body to sign: bytes, or a str (signed as its UTF-8 encoding).
+        secret: One webhook secret (not a list), not empty.
+
+    Returns:
+        `sha256=` and the lowercase hex HMAC-SHA256 of `payload` keyed with `secret`.
+
+    Raises:
+        TypeError: `payload` is not bytes or a str, or `secret` is a list or not a str or bytes.
+        ValueError: `secret` is empty, or `payload` is a str that cannot be encoded as UTF-8.
+    """
     (key,) = _secret_keys(secret, allow_several=False)
     body = _payload_bytes(payload)
     if body is None:
@@ -71,12 +87,24 @@ def verify_webhook(payload: Payload, signature: str | None, secret: Secrets) -> 
 
     Total: a missing or malformed signature, of any shape, is `False`, never an exception. The
     prefix is matched in any case, the hex in either case, and a header with several
-    comma-separated signatures passes if any of them matches any secret. The comparison takes
-    the same time however much of a signature is right.
+    comma-separated signatures (at most `MAX_SIGNATURES`) passes if any of them matches any
+    secret. The comparison takes the same time however much of a signature is right.
 
-    Raises `TypeError` for a payload that is not the raw body (a dict, list or model: it has
-    already been parsed) and `ValueError` for an empty secret: both are mistakes in the calling
-    code, not in the delivery.
+    Args:
+        payload: The raw request body, exactly as received: bytes, or a str (taken as its UTF-8
+            encoding).
+        signature: The `X-Craft-Signature` header's value, or None when it is missing.
+        secret: The webhook secret, or several while rotating (any of them may have signed).
+
+    Returns:
+        True when the signature matches; False otherwise.
+
+    Raises:
+        TypeError: `payload` is not the raw body (a dict, list or model: it has already been
+            parsed), or a secret is not a str or bytes.
+        ValueError: A secret, or the list of secrets, is empty.
+
+    Both errors are mistakes in the calling code, not in the delivery.
     """
     body = _payload_bytes(payload)
     keys = _secret_keys(secret, allow_several=True)
@@ -104,15 +132,34 @@ def construct_event(
 ) -> WebhookEvent:
     """Verify a delivery, then read it as a typed event.
 
-    The signature comes from `signature`, or from `headers` (any mapping, any case). The secret
-    defaults to `CRAFT_WEBHOOK_SECRET`. With `tolerance` (seconds), a body whose signed
-    `timestamp` is older than that, or further ahead than that, is rejected: `0` means exactly
-    now and `None` turns the check off. `now` (Unix seconds or an aware datetime) is for tests.
+    Args:
+        payload: The raw request body, exactly as received: bytes, or a str (taken as its UTF-8
+            encoding).
+        signature: The `X-Craft-Signature` header's value. When None, it is looked up in
+            `headers`.
+        secret: The webhook secret, or several while rotating. Defaults to the
+            `CRAFT_WEBHOOK_SECRET` environment variable.
+        headers: The request's headers (any mapping; the name is matched in any case), used when
+            `signature` is None.
+        tolerance: Seconds: a body whose signed `timestamp` is older than that, or further
+            ahead than that, is rejected (`0` means exactly now). None, the default, turns the
+            check off.
+        now: The time to measure the timestamp against, as Unix seconds or an aware
+            `datetime`; defaults to the current time (for tests).
 
-    Returns `ProjectCreatedEvent`, `ProjectUpdatedEvent`, `ProjectDeletedEvent`,
-    `BuildStartedEvent`, `BuildCompletedEvent`, `BuildFailedEvent`, or `UnknownWebhookEvent` for
-    an event name this version does not know. Raises a `WebhookVerificationError` subclass when
-    the delivery must not be acted on.
+    Returns:
+        A `ProjectCreatedEvent`, `ProjectUpdatedEvent`, `ProjectDeletedEvent`,
+        `BuildStartedEvent`, `BuildCompletedEvent` or `BuildFailedEvent`, or an
+        `UnknownWebhookEvent` for an event name this version does not know.
+
+    Raises:
+        WebhookVerificationError: The delivery must not be acted on (answer 400): its subclass
+            `WebhookSignatureMissingError`, `WebhookSignatureMismatchError`,
+            `WebhookTimestampError` or `WebhookPayloadError` says why.
+        ValueError: No secret was given or set, a secret is empty, or `tolerance` is not a
+            number of seconds >= 0.
+        TypeError: `payload` is not the raw body (already parsed), or a secret is not a str or
+            bytes.
     """
     if secret is None:
         secret = os.environ.get(SECRET_ENV) or ""

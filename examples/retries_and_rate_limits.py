@@ -19,7 +19,7 @@ import httpx
 from craft_sdk import CraftClient, CraftError, InternalServerError, RateLimitError
 
 if TYPE_CHECKING:
-    from craft_sdk.testing import CraftEmulator
+    from craft_sdk.testing import CraftEmulator, FakeClock
 
 
 def run(base: CraftClient, emulator: CraftEmulator | None) -> None:
@@ -65,6 +65,7 @@ def run(base: CraftClient, emulator: CraftEmulator | None) -> None:
 
 def main() -> int:
     emulator: CraftEmulator | None = None
+    clock: FakeClock | None = None  # the emulator's, when there is one
     try:
         if os.environ.get("CRAFT_API_KEY"):
             client = CraftClient()  # the real API: CRAFT_API_KEY (and CRAFT_BASE_URL, if set)
@@ -85,7 +86,7 @@ def main() -> int:
     except CraftError as error:
         print(f"Failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    if emulator is not None:
+    if clock is not None:
         print(f"Waited {sum(clock.sleeps):.1f} s in all, on the emulator's fake clock")
     return 0
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import httpx
 import pytest
 import respx
+from respx.models import Call
 
-from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk import AsyncCraftClient, CraftClient, Deployment
 from craft_sdk.testing import FakeClock
+
+Done = TypeVar("Done")
+Total = TypeVar("Total")
 
 BASE_URL = "https://api.craft.fast/v1"
 API_KEY = "sk_test_9f8e7d6c5b4a"
@@ -27,6 +32,29 @@ def ok(data: Any, **extra: Any) -> dict[str, Any]:
 def failure(code: str, message: str = "Something went wrong", **error: Any) -> dict[str, Any]:
     """An error envelope."""
     return {"success": False, "error": {"code": code, "message": message, **error}}
+
+
+def calls_of(route: respx.Route | respx.MockRouter) -> list[Call]:
+    """The calls a route (or the whole router) received, in order: `route.calls`, typed.
+
+    respx's `CallList` subclasses a bare `list`, so type checkers see its items as unknown.
+    """
+    return cast("list[Call]", route.calls)
+
+
+def each_request(answer: Callable[[], httpx.Response]) -> Callable[[httpx.Request], httpx.Response]:
+    """A respx `side_effect` that answers every request with a fresh `answer()`."""
+    return lambda request: answer()
+
+
+def record_statuses(seen: list[str | None]) -> Callable[[Deployment], None]:
+    """An `on_status` callback for `deployments.wait` that appends each status to `seen`."""
+    return lambda deployment: seen.append(deployment.status)
+
+
+def record_progress(seen: list[tuple[Done, Total]]) -> Callable[[Done, Total], None]:
+    """An `on_progress` callback that appends each `(done, total)` it is given to `seen`."""
+    return lambda done, total: seen.append((done, total))
 
 
 PROJECT = {

@@ -33,7 +33,7 @@ class Reply:
     status: int = 200
     json: Any = None
     body: bytes = b""
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
 
 
 Handler = Callable[[SeenRequest], Reply]
@@ -88,6 +88,7 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # "127.0.0.1", as bound above
         return f"http://{host}:{port}/v1"
 
     def __enter__(self) -> LoopbackServer:

@@ -525,20 +525,24 @@ def test_secret_reveals_its_value() -> None:
     assert Secret(SECRET).reveal() == SECRET
 
 
+# Every way a secret could be turned into text.
+SHOWS: list[Callable[[Secret], str]] = [
+    repr,
+    str,
+    lambda s: f"{s}",
+    lambda s: f"{s!r}",
+    lambda s: f"{s!s}",
+    lambda s: "%s" % s,  # noqa: UP031
+    lambda s: "%r" % s,  # noqa: UP031
+    lambda s: "{}".format(s),  # noqa: UP032
+    lambda s: repr([s]),
+    lambda s: str({"key": s}),
+]
+
+
 @pytest.mark.parametrize(
     "show",
-    [
-        repr,
-        str,
-        lambda s: f"{s}",
-        lambda s: f"{s!r}",
-        lambda s: f"{s!s}",
-        lambda s: "%s" % s,  # noqa: UP031
-        lambda s: "%r" % s,  # noqa: UP031
-        lambda s: "{}".format(s),  # noqa: UP032
-        lambda s: repr([s]),
-        lambda s: str({"key": s}),
-    ],
+    SHOWS,
     ids=[
         "repr",
         "str",

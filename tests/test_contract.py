@@ -15,12 +15,18 @@ authorization code, a missing key).
 Hypothesis is derandomized and keeps no database: every run sends the same requests.
 """
 
+# schemathesis annotates some of its own signatures with bare generics (`PathLike`, `dict`,
+# `Case`, `AuthStorage`), so pyright sees those methods as partially unknown however they are
+# called. Only that rule is relaxed, and only in this file; the values they return are typed
+# below (`Operation`, `AnyCase`).
+# pyright: reportUnknownMemberType=false
+
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -28,7 +34,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
+from schemathesis.core.result import Err, Ok
 
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock
 
@@ -40,6 +48,9 @@ IDS = ("projectId", "deploymentId")
 # Template slugs the reference documents. A template names something on the server, like an
 # id does: positive cases get a known one; an unknown one has its explicit case.
 TEMPLATES = ("landing-page", "dashboard")
+
+Operation = APIOperation[Any, Any, Any, Any]
+AnyCase = Case[Operation]
 
 HYPOTHESIS = settings(
     max_examples=MAX_EXAMPLES,
@@ -67,8 +78,10 @@ def _runs(*, real_state: bool) -> list[Any]:
     state only: with a made-up project id, a refused input and an accepted one would both end
     as a 404, which passes for a refusal.
     """
-    runs = []  # of pytest.param
-    for result in _load().get_all_operations():
+    runs: list[Any] = []  # of pytest.param
+    results = cast("Iterator[Ok[Operation] | Err[Exception]]", _load().get_all_operations())
+    for result in results:
+        assert isinstance(result, Ok), result  # openapi.yaml defines every operation validly
         operation = result.ok()
         scoped = "{projectId}" in operation.path
         if real_state and not scoped:
@@ -78,7 +91,7 @@ def _runs(*, real_state: bool) -> list[Any]:
         if breakable and (real_state or not scoped):
             modes.append(GenerationMode.NEGATIVE)
         for mode in modes:
-            name = f"{operation.definition.raw['operationId']}-{mode.value}"
+            name = f"{operation.definition.raw['operationId']}-{mode!s}"
             runs.append(pytest.param(operation.path, operation.method, mode, id=name))
     return runs
 
@@ -110,16 +123,17 @@ def api(emulator: CraftEmulator) -> Iterator[httpx.Client]:
         yield client
 
 
-def _operation(schema: BaseSchema, path: str, method: str) -> APIOperation:
-    return schema[path][method.lower()]
+def _operation(schema: BaseSchema, path: str, method: str) -> Operation:
+    methods = cast("Mapping[str, Operation]", schema[path])
+    return methods[method.lower()]
 
 
 def _fuzz(
-    operation: APIOperation,
+    operation: Operation,
     mode: GenerationMode,
     *,
     ids: Callable[[], dict[str, str]] | None = None,
-    before_call: Callable[[Case], None] | None = None,
+    before_call: Callable[[AnyCase], None] | None = None,
 ) -> int:
     """Send up to MAX_EXAMPLES generated cases of `operation`, each checked; answer how many.
 
@@ -127,15 +141,23 @@ def _fuzz(
     are generated. `before_call` gets each case before it is sent.
     """
     sent = 0
-    generated = operation.as_strategy(generation_mode=mode) if ids is None else None
+    generated = (
+        cast(SearchStrategy[AnyCase], operation.as_strategy(generation_mode=mode))
+        if ids is None
+        else None
+    )
 
     @HYPOTHESIS
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         nonlocal sent
+        strategy: SearchStrategy[AnyCase]
         if generated is None:
             assert ids is not None
-            strategy = operation.as_strategy(generation_mode=mode, path_parameters=ids())
+            strategy = cast(
+                SearchStrategy[AnyCase],
+                operation.as_strategy(generation_mode=mode, path_parameters=ids()),
+            )
         else:
             strategy = generated
         case = data.draw(strategy)
@@ -148,10 +170,13 @@ def _fuzz(
     return sent
 
 
-def _known_template(case: Case) -> None:
+def _known_template(case: AnyCase) -> None:
     # Positive cases only: one valid template for another, so the case stays positive.
-    if isinstance(case.body, dict) and isinstance(case.body.get("template"), str):
-        case.body["template"] = TEMPLATES[len(case.body["template"]) % len(TEMPLATES)]
+    body = case.body
+    if isinstance(body, dict):
+        template = body.get("template")
+        if isinstance(template, str):
+            body["template"] = TEMPLATES[len(template) % len(TEMPLATES)]
 
 
 @pytest.mark.parametrize(("path", "method", "mode"), _runs(real_state=False))
@@ -159,9 +184,11 @@ def test_operation_as_generated(
     schema: BaseSchema, path: str, method: str, mode: GenerationMode
 ) -> None:
     operation = _operation(schema, path, method)
+    # `==` rather than `is`: the checkers read this as Python 3.10, where schemathesis's
+    # `StrEnum` (3.11+) is missing and GenerationMode looks like a plain str.
     known_template = (
         _known_template
-        if mode is GenerationMode.POSITIVE
+        if mode == GenerationMode.POSITIVE
         and operation.definition.raw["operationId"] == "createProject"
         else None
     )
@@ -196,7 +223,7 @@ def test_operation_on_real_state(
             return {"projectId": project_id}
         return {"projectId": project_id, "deploymentId": deployment.json()["data"]["id"]}
 
-    def make_the_file(case: Case) -> None:
+    def make_the_file(case: AnyCase) -> None:
         # The file a case names exists for a read or a delete, and for every other write (so
         # that writes both create, 201, and replace, 200). The emulator refuses an invalid
         # path here just as it will in the case.
@@ -214,8 +241,8 @@ def test_explicit_cases(
 ) -> None:
     auth = {"Authorization": f"Bearer {emulator.api_key}"}
 
-    def send(path: str, method: str, **parts: object) -> schemathesis.Response:
-        case = _operation(schema, path, method).Case(**parts)
+    def send(path: str, method: str, **parts: Any) -> schemathesis.Response:
+        case = cast(AnyCase, _operation(schema, path, method).Case(**parts))
         return case.call_and_validate(headers=auth)
 
     unknown = send("/projects", "post", body={"name": "T", "template": "no-such-template"})

@@ -22,7 +22,7 @@ from craft_sdk._flow import Sleep
 from craft_sdk.resources.deployments import _wait
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, Runner, failure, ok
+from .conftest import API_KEY, Runner, calls_of, failure, ok, record_statuses
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 PROJECT_ID = "proj_abc123"
@@ -192,7 +192,7 @@ def test_list_walks_every_page_with_page_and_limit(api: respx.MockRouter, run: R
     items = run(lambda c: collect(c.deployments.list(PROJECT_ID, limit=2), c))
     assert [d.id for d in items] == [f"dep_{n}" for n in range(5)]
     assert all(isinstance(d, Deployment) for d in items)
-    assert [dict(call.request.url.params) for call in route.calls] == [
+    assert [dict(call.request.url.params) for call in calls_of(route)] == [
         {"page": "1", "limit": "2"},
         {"page": "2", "limit": "2"},
         {"page": "3", "limit": "2"},
@@ -203,14 +203,14 @@ def test_list_without_limit_sends_only_the_page(api: respx.MockRouter, run: Runn
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(1))
     items = run(lambda c: collect(c.deployments.list(PROJECT_ID), c))
     assert [d.id for d in items] == ["dep_0"]
-    assert [dict(call.request.url.params) for call in route.calls] == [{"page": "1"}]
+    assert [dict(call.request.url.params) for call in calls_of(route)] == [{"page": "1"}]
 
 
 def test_list_starts_at_the_given_page(api: respx.MockRouter, run: Runner) -> None:
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(6))
     items = run(lambda c: collect(c.deployments.list(PROJECT_ID, page=2, limit=2), c))
     assert [d.id for d in items] == ["dep_2", "dep_3", "dep_4", "dep_5"]
-    assert [call.request.url.params["page"] for call in route.calls] == ["2", "3"]
+    assert [call.request.url.params["page"] for call in calls_of(route)] == ["2", "3"]
 
 
 @pytest.mark.parametrize(("max_items", "pages_fetched"), [(1, 1), (2, 1), (3, 2), (5, 3)])
@@ -247,7 +247,7 @@ async def test_async_list_is_awaitable_for_the_first_page(api: respx.MockRouter)
         second = await page.get_next_page()
         assert [d.id for d in second.data] == ["dep_2"]
         assert not second.has_next_page()
-    assert [dict(call.request.url.params) for call in route.calls] == [
+    assert [dict(call.request.url.params) for call in calls_of(route)] == [
         {"page": "1", "limit": "2"},
         {"page": "2", "limit": "2"},
     ]
@@ -384,7 +384,7 @@ def test_wait_returns_the_completed_deployment(
     assert done.status == "completed"
     assert done.url == "https://proj-abc123.craft.app"
     assert route.call_count == 3
-    assert all(call.request.method == "GET" for call in route.calls)
+    assert all(call.request.method == "GET" for call in calls_of(route))
     assert sleeps == [2, 3]
 
 
@@ -462,7 +462,7 @@ def test_a_failed_deployment_is_returned_when_asked_not_to_raise(
             PROJECT_ID,
             DEPLOYMENT_ID,
             raise_on_failure=False,
-            on_status=lambda d: seen.append(d.status),
+            on_status=record_statuses(seen),
         )
     )
     assert isinstance(got, Deployment)
@@ -497,7 +497,7 @@ def test_wait_goes_on_through_an_unknown_status(
     seen: list[str | None] = []
     got = run(
         lambda c: c.deployments.wait(
-            PROJECT_ID, DEPLOYMENT_ID, poll_interval=2, on_status=lambda d: seen.append(d.status)
+            PROJECT_ID, DEPLOYMENT_ID, poll_interval=2, on_status=record_statuses(seen)
         )
     )
     assert got.status == "completed"
@@ -598,7 +598,7 @@ def test_a_transient_503_on_a_poll_is_retried_and_the_wait_goes_on(
     seen: list[str | None] = []
     got = run(
         lambda c: c.deployments.wait(
-            PROJECT_ID, DEPLOYMENT_ID, poll_interval=2, on_status=lambda d: seen.append(d.status)
+            PROJECT_ID, DEPLOYMENT_ID, poll_interval=2, on_status=record_statuses(seen)
         )
     )
     assert got.status == "completed"
@@ -655,7 +655,7 @@ def assert_poll(step: object, path: str = ONE) -> None:
 def test_the_flow_polls_sleeps_and_returns() -> None:
     clock = FakeClock()
     seen: list[str | None] = []
-    steps = flow(clock, on_status=lambda d: seen.append(d.status))
+    steps = flow(clock, on_status=record_statuses(seen))
     assert_poll(next(steps))
     step = steps.send(dep("queued"))
     assert step == Sleep(2.0)
@@ -813,7 +813,7 @@ async def test_async_wait_against_a_real_server() -> None:
                 PROJECT_ID,
                 DEPLOYMENT_ID,
                 poll_interval=2,
-                on_status=lambda d: seen.append(d.status),
+                on_status=record_statuses(seen),
             )
     assert isinstance(done, Deployment)
     assert done.status == "completed"

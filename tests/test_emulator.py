@@ -40,6 +40,8 @@ from craft_sdk import (
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, pytest_plugin
 from craft_sdk.testing.__main__ import main as cli_main
 
+from .conftest import record_statuses
+
 pytest_plugins = ["pytester"]
 
 START = 1_700_000_000.0  # FakeClock's start: 20 s into a clock minute
@@ -356,18 +358,18 @@ def test_delete_removes_the_project_its_files_and_deployments(
     assert caught.value.code == "PROJECT_NOT_FOUND"
 
 
-@pytest.mark.parametrize(
-    "operation",
-    [
-        lambda c: c.projects.get("proj_missing"),
-        lambda c: c.projects.update("proj_missing", name="x"),
-        lambda c: c.projects.delete("proj_missing"),
-        lambda c: c.files.list("proj_missing"),
-        lambda c: c.files.write("proj_missing", "a.txt", "a"),
-        lambda c: c.deployments.create("proj_missing"),
-        lambda c: c.deployments.list("proj_missing"),
-    ],
-)
+ON_A_MISSING_PROJECT: list[Callable[[Any], Any]] = [
+    lambda c: c.projects.get("proj_missing"),
+    lambda c: c.projects.update("proj_missing", name="x"),
+    lambda c: c.projects.delete("proj_missing"),
+    lambda c: c.files.list("proj_missing"),
+    lambda c: c.files.write("proj_missing", "a.txt", "a"),
+    lambda c: c.deployments.create("proj_missing"),
+    lambda c: c.deployments.list("proj_missing"),
+]
+
+
+@pytest.mark.parametrize("operation", ON_A_MISSING_PROJECT)
 def test_an_unknown_project_is_404_project_not_found(
     call: Runner, operation: Callable[[Any], Any]
 ) -> None:
@@ -712,12 +714,10 @@ def test_build_seconds_zero_finishes_by_the_next_request() -> None:
 
 def test_wait_follows_a_deployment_to_completion(call: Runner, emu: CraftEmulator) -> None:
     project_id = new_project(emu)
-    seen: list[str] = []
+    seen: list[str | None] = []
     deployment = call(lambda c: c.deployments.create(project_id))
     done = call(
-        lambda c: c.deployments.wait(
-            project_id, deployment.id, on_status=lambda d: seen.append(d.status)
-        )
+        lambda c: c.deployments.wait(project_id, deployment.id, on_status=record_statuses(seen))
     )
     assert done.status == "completed"
     assert seen == ["building", "completed"]
@@ -766,11 +766,12 @@ def test_deployments_not_found(call: Runner, emu: CraftEmulator) -> None:
     project_id = new_project(emu)
     other_project = new_project(emu, name="Other")
     deployment = call(lambda c: c.deployments.create(other_project))
-    for operation in (
+    operations: list[Callable[[Any], Any]] = [
         lambda c: c.deployments.get(project_id, "dep_missing"),
         lambda c: c.deployments.cancel(project_id, "dep_missing"),
         lambda c: c.deployments.get(project_id, deployment.id),  # another project's
-    ):
+    ]
+    for operation in operations:
         with pytest.raises(craft_sdk.NotFoundError) as caught:
             call(operation)
         assert caught.value.code == "DEPLOYMENT_NOT_FOUND"

@@ -62,7 +62,7 @@ def test_read_envelope_returns_the_whole_envelope() -> None:
 
 @pytest.mark.parametrize("status", [200, 201, 202])
 def test_data_unwraps_a_project(status: int) -> None:
-    project = data(Project)(response(status, json=ok(PROJECT)))
+    project: Project = data(Project)(response(status, json=ok(PROJECT)))
     assert isinstance(project, Project)
     assert project.id == "proj_abc123"
     assert project.name == "My Landing Page"
@@ -82,7 +82,7 @@ def test_data_unwraps_a_project(status: int) -> None:
 
 
 def test_project_timestamps_are_aware() -> None:
-    project = data(Project)(response(json=ok(PROJECT)))
+    project: Project = data(Project)(response(json=ok(PROJECT)))
     stamps = [project.created_at, project.updated_at]
     assert project.stats is not None
     stamps.append(project.stats.last_edited_at)
@@ -100,7 +100,7 @@ def test_naive_timestamp_becomes_utc() -> None:
             "stats": {"lastEditedAt": "2024-01-16T08:00:00"},
         }
     )
-    project = data(Project)(response(json=body))
+    project: Project = data(Project)(response(json=body))
     assert project.created_at == datetime(2024, 1, 15, 12, 30, tzinfo=timezone.utc)
     assert project.created_at is not None
     assert project.created_at.utcoffset() == timedelta(0)
@@ -109,7 +109,7 @@ def test_naive_timestamp_becomes_utc() -> None:
 
 
 def test_timestamp_with_offset_keeps_the_instant() -> None:
-    project = data(Project)(
+    project: Project = data(Project)(
         response(json=ok({**PROJECT, "createdAt": "2024-01-15T14:30:00+02:00"}))
     )
     assert project.created_at == datetime(2024, 1, 15, 12, 30, tzinfo=timezone.utc)
@@ -119,14 +119,14 @@ def test_timestamp_with_offset_keeps_the_instant() -> None:
 
 def test_unknown_fields_are_kept_in_model_extra() -> None:
     body = ok({**PROJECT, "ownerId": "user_1", "tags": ["a", "b"]})
-    project = data(Project)(response(json=body))
+    project: Project = data(Project)(response(json=body))
     assert project.model_extra == {"ownerId": "user_1", "tags": ["a", "b"]}
     assert project.to_dict()["ownerId"] == "user_1"
 
 
 def test_unknown_fields_of_nested_objects_are_kept() -> None:
     body = ok({**PROJECT, "settings": {"framework": "vue", "ssr": True}})
-    project = data(Project)(response(json=body))
+    project: Project = data(Project)(response(json=body))
     assert project.settings is not None
     assert project.settings.framework == "vue"
     assert project.settings.model_extra == {"ssr": True}
@@ -134,13 +134,13 @@ def test_unknown_fields_of_nested_objects_are_kept() -> None:
 
 @pytest.mark.parametrize("status", ["active", "archived", "deleted", "frozen", ""])
 def test_any_status_value_is_kept_as_a_string(status: str) -> None:
-    project = data(Project)(response(json=ok({**PROJECT, "status": status})))
+    project: Project = data(Project)(response(json=ok({**PROJECT, "status": status})))
     assert project.status == status
     assert isinstance(project.status, str)
 
 
 def test_partial_patch_answer_with_only_id() -> None:
-    project = data(Project)(response(json=ok({"id": "proj_abc123"})))
+    project: Project = data(Project)(response(json=ok({"id": "proj_abc123"})))
     assert project.id == "proj_abc123"
     assert project.name is None
     assert project.status is None
@@ -151,16 +151,18 @@ def test_partial_patch_answer_with_only_id() -> None:
 
 
 def test_partial_patch_answer_with_some_fields() -> None:
-    project = data(Project)(response(json=ok({"id": "proj_abc123", "status": "archived"})))
+    project: Project = data(Project)(response(json=ok({"id": "proj_abc123", "status": "archived"})))
     assert project.status == "archived"
     assert project.name is None
     assert project.to_dict() == {"id": "proj_abc123", "status": "archived"}
 
 
 def test_data_reads_other_models() -> None:
-    user = data(User)(response(json=ok({"id": "user_1", "email": "a@b.c", "name": "Ann"})))
+    user: User = data(User)(response(json=ok({"id": "user_1", "email": "a@b.c", "name": "Ann"})))
     assert (user.id, user.email, user.name) == ("user_1", "a@b.c", "Ann")
-    deleted = data(DeletedProject)(response(json=ok({"id": "proj_1", "deleted": True})))
+    deleted: DeletedProject = data(DeletedProject)(
+        response(json=ok({"id": "proj_1", "deleted": True}))
+    )
     assert deleted.id == "proj_1"
     assert deleted.deleted is True
 

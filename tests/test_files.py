@@ -28,7 +28,7 @@ import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient, DeletedFile, DownloadedFile, FileEntry
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, Runner, failure, ok
+from .conftest import API_KEY, Runner, calls_of, each_request, failure, ok, record_progress
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 PROJECT_ID = "proj_1"
@@ -128,7 +128,7 @@ class OneWayWriter:
 
 
 def raw_paths(api: respx.MockRouter) -> list[bytes]:
-    return [call.request.url.raw_path for call in api.calls]
+    return [call.request.url.raw_path for call in calls_of(api)]
 
 
 # --- paths -----------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def test_list_follows_pagination_to_the_end(api: respx.MockRouter, run: Runner) 
     route = api.get(FILES).mock(side_effect=answer)
     entries = run(lambda c: c.files.list(PROJECT_ID))
     assert [entry.path for entry in entries] == ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]
-    assert [call.request.url.params.get("page") for call in route.calls] == [None, "2", "3"]
+    assert [call.request.url.params.get("page") for call in calls_of(route)] == [None, "2", "3"]
 
 
 @pytest.mark.parametrize("echo_page", [False, True], ids=["says-page-1", "echoes-page"])
@@ -386,7 +386,7 @@ def test_read_text_and_download_accept_any_content_type(
     route = api.get(f"{FILES}/a.txt").respond(200, content=b"x")
     run(lambda c: c.files.read_text(PROJECT_ID, "a.txt"))
     run(lambda c: c.files.download(PROJECT_ID, "a.txt", tmp_path / "a.txt"))
-    assert [call.request.headers["accept"] for call in route.calls] == ["*/*", "*/*"]
+    assert [call.request.headers["accept"] for call in calls_of(route)] == ["*/*", "*/*"]
 
 
 def test_read_the_envelope_with_text_content(api: respx.MockRouter, run: Runner) -> None:
@@ -709,7 +709,7 @@ def test_write_a_non_seekable_file_reports_an_unknown_total(
     calls: list[tuple[int, int | None]] = []
     run(
         lambda c: c.files.write(
-            PROJECT_ID, "a.bin", OneWayReader(BIG), on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "a.bin", OneWayReader(BIG), on_progress=record_progress(calls)
         )
     )
     assert [total for _, total in calls] == [None] * len(calls)
@@ -733,7 +733,7 @@ def test_write_reports_progress_up_to_the_total(
     calls: list[tuple[int, int | None]] = []
     run(
         lambda c: c.files.write(
-            PROJECT_ID, "big.bin", contents[kind](), on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "big.bin", contents[kind](), on_progress=record_progress(calls)
         )
     )
     assert len(route.calls.last.request.content) == 200_000
@@ -761,7 +761,7 @@ def test_write_is_retried_with_the_whole_body(
     with handle:
         entry = run(lambda c: c.files.write(PROJECT_ID, "a.bin", contents[kind]))
     assert route.call_count == 2
-    first, second = (call.request for call in route.calls)
+    first, second = (call.request for call in calls_of(route))
     assert first.content == second.content == expected
     assert first.headers["content-length"] == second.headers["content-length"] == str(len(expected))
     assert entry.size == len(expected)
@@ -773,7 +773,7 @@ def test_write_retry_reports_progress_again(
 ) -> None:
     route = api.put(f"{FILES}/a.bin").mock(side_effect=[httpx.Response(503), httpx.Response(204)])
     calls: list[tuple[int, int | None]] = []
-    run(lambda c: c.files.write(PROJECT_ID, "a.bin", BIG, on_progress=lambda *a: calls.append(a)))
+    run(lambda c: c.files.write(PROJECT_ID, "a.bin", BIG, on_progress=record_progress(calls)))
     assert route.call_count == 2
     assert calls[-1] == (len(BIG), len(BIG))
     assert len(sleeps) == 1
@@ -867,7 +867,7 @@ def test_download_to_a_path(api: respx.MockRouter, run: Runner, tmp_path: Path) 
     calls: list[tuple[int, int | None]] = []
     result = run(
         lambda c: c.files.download(
-            PROJECT_ID, "assets/big.bin", destination, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "assets/big.bin", destination, on_progress=record_progress(calls)
         )
     )
     assert route.call_count == 1
@@ -903,7 +903,7 @@ def test_download_gives_the_file_the_usual_permissions(
     script = tmp_path / "run.sh"
     script.write_bytes(b"#!/bin/sh\n")
     script.chmod(0o755)
-    api.get(f"{FILES}/a.bin").mock(side_effect=lambda request: streamed(BINARY))
+    api.get(f"{FILES}/a.bin").mock(side_effect=each_request(lambda: streamed(BINARY)))
     run(lambda c: c.files.download(PROJECT_ID, "a.bin", tmp_path / "new.bin"))
     run(lambda c: c.files.download(PROJECT_ID, "a.bin", script))
     assert script.read_bytes() == BINARY
@@ -1005,7 +1005,7 @@ def test_download_broken_mid_body_is_retried_from_the_start(
     calls: list[tuple[int, int | None]] = []
     result = run(
         lambda c: c.files.download(
-            PROJECT_ID, "a.bin", destination, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "a.bin", destination, on_progress=record_progress(calls)
         )
     )
     assert route.call_count == 2
@@ -1022,9 +1022,7 @@ def test_download_to_a_file_object(api: respx.MockRouter, run: Runner) -> None:
     sink = io.BytesIO()
     calls: list[tuple[int, int | None]] = []
     result = run(
-        lambda c: c.files.download(
-            PROJECT_ID, "a.bin", sink, on_progress=lambda *a: calls.append(a)
-        )
+        lambda c: c.files.download(PROJECT_ID, "a.bin", sink, on_progress=record_progress(calls))
     )
     assert sink.getvalue() == data
     assert (result.path, result.size, result.destination) == ("a.bin", 200_000, None)
@@ -1076,7 +1074,7 @@ def test_download_an_enveloped_answer(
     calls: list[tuple[int, int | None]] = []
     result = run(
         lambda c: c.files.download(
-            PROJECT_ID, "a.bin", destination, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "a.bin", destination, on_progress=record_progress(calls)
         )
     )
     assert destination.read_bytes() == expected
@@ -1132,7 +1130,7 @@ def test_write_many_writes_everything(api: respx.MockRouter, run: Runner, tmp_pa
     calls: list[tuple[int, int]] = []
     written = run(
         lambda c: c.files.write_many(
-            PROJECT_ID, files, concurrency=2, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, files, concurrency=2, on_progress=record_progress(calls)
         )
     )
     assert route.call_count == 4
@@ -1146,7 +1144,7 @@ def test_write_many_writes_everything(api: respx.MockRouter, run: Runner, tmp_pa
     }
     bodies = {
         call.request.url.raw_path: (call.request.content, call.request.headers["content-type"])
-        for call in route.calls
+        for call in calls_of(route)
     }
     assert bodies[RAW_FILES + b"/index.html"] == (b"<h1>hi</h1>", "text/plain; charset=utf-8")
     assert bodies[RAW_FILES + b"/assets/logo.png"] == (BINARY, "application/octet-stream")
@@ -1156,8 +1154,7 @@ def test_write_many_writes_everything(api: respx.MockRouter, run: Runner, tmp_pa
 def test_write_many_of_nothing(api: respx.MockRouter, run: Runner) -> None:
     calls: list[tuple[int, int]] = []
     assert (
-        run(lambda c: c.files.write_many(PROJECT_ID, {}, on_progress=lambda *a: calls.append(a)))
-        == {}
+        run(lambda c: c.files.write_many(PROJECT_ID, {}, on_progress=record_progress(calls))) == {}
     )
     assert api.calls.call_count == 0
     assert calls == []
@@ -1192,7 +1189,7 @@ def test_write_many_stops_at_the_first_failure(
                 PROJECT_ID,
                 {path: path for path in paths},
                 concurrency=1,
-                on_progress=lambda *a: progress.append(a),
+                on_progress=record_progress(progress),
             )
         )
     error = caught.value
@@ -1381,7 +1378,7 @@ async def test_async_write_over_a_socket(
     async with loopback_client(server) as client:
         text = await client.files.write(PROJECT_ID, "docs/read me.md", "héllo")
         big = await client.files.write(
-            PROJECT_ID, "big.bin", source, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "big.bin", source, on_progress=record_progress(calls)
         )
     assert files.files == {"docs/read me.md": "héllo".encode(), "big.bin": BIG}
     assert (text.path, text.size, big.size) == ("docs/read me.md", 6, len(BIG))
@@ -1447,7 +1444,7 @@ async def test_async_download_over_a_socket(
     calls: list[tuple[int, int | None]] = []
     async with loopback_client(server) as client:
         result = await client.files.download(
-            PROJECT_ID, "assets/video.bin", destination, on_progress=lambda *a: calls.append(a)
+            PROJECT_ID, "assets/video.bin", destination, on_progress=record_progress(calls)
         )
         with pytest.raises(craft_sdk.NotFoundError):
             await client.files.download(PROJECT_ID, "missing.bin", tmp_path / "missing.bin")
@@ -1474,7 +1471,7 @@ async def test_async_write_many_over_a_socket(
     progress: list[tuple[int, int]] = []
     async with loopback_client(server) as client:
         written = await client.files.write_many(
-            PROJECT_ID, batch, concurrency=2, on_progress=lambda *a: progress.append(a)
+            PROJECT_ID, batch, concurrency=2, on_progress=record_progress(progress)
         )
         roundtrip = await client.files.read(PROJECT_ID, "a.bin")
     assert files.files == {"index.html": b"<p>", "a.bin": BIG, "b.bin": b"bee", "c d": b"c"}

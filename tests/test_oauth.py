@@ -334,41 +334,39 @@ def test_an_answer_without_an_access_token_is_refused(
         run(exchange)
 
 
-@pytest.mark.parametrize(
-    ("operation", "field"),
-    [
-        (
-            lambda c: c.oauth.exchange_code(
-                code="c", redirect_uri=REDIRECT_URI, client_id=CLIENT_ID, client_secret=""
-            ),
-            "client_secret",
+EMPTY_CREDENTIALS: list[tuple[Callable[[Any], Any], str]] = [
+    (
+        lambda c: c.oauth.exchange_code(
+            code="c", redirect_uri=REDIRECT_URI, client_id=CLIENT_ID, client_secret=""
         ),
-        (
-            lambda c: c.oauth.exchange_code(
-                code="", redirect_uri=REDIRECT_URI, client_id=CLIENT_ID, client_secret="s"
-            ),
-            "code",
+        "client_secret",
+    ),
+    (
+        lambda c: c.oauth.exchange_code(
+            code="", redirect_uri=REDIRECT_URI, client_id=CLIENT_ID, client_secret="s"
         ),
-        (
-            lambda c: c.oauth.exchange_code(
-                code="c", redirect_uri=REDIRECT_URI, client_id=" ", client_secret="s"
-            ),
-            "client_id",
+        "code",
+    ),
+    (
+        lambda c: c.oauth.exchange_code(
+            code="c", redirect_uri=REDIRECT_URI, client_id=" ", client_secret="s"
         ),
-        (
-            lambda c: c.oauth.refresh_token(
-                refresh_token=REFRESH_TOKEN, client_id=CLIENT_ID, client_secret=""
-            ),
-            "client_secret",
+        "client_id",
+    ),
+    (
+        lambda c: c.oauth.refresh_token(
+            refresh_token=REFRESH_TOKEN, client_id=CLIENT_ID, client_secret=""
         ),
-        (
-            lambda c: c.oauth.refresh_token(
-                refresh_token="", client_id=CLIENT_ID, client_secret="s"
-            ),
-            "refresh_token",
-        ),
-    ],
-)
+        "client_secret",
+    ),
+    (
+        lambda c: c.oauth.refresh_token(refresh_token="", client_id=CLIENT_ID, client_secret="s"),
+        "refresh_token",
+    ),
+]
+
+
+@pytest.mark.parametrize(("operation", "field"), EMPTY_CREDENTIALS)
 def test_empty_credentials_are_refused_before_sending(
     api: respx.MockRouter, run: Runner, operation: Callable[[Any], Any], field: str
 ) -> None:
@@ -483,11 +481,10 @@ def test_a_for_oauth_client_makes_token_calls(
     assert token.access_token == ACCESS_TOKEN
 
 
-@pytest.mark.parametrize(
-    "operation",
-    [lambda c: c.me(), lambda c: c.projects.get("proj_abc123")],
-    ids=["me", "projects.get"],
-)
+NOT_OAUTH: list[Callable[[Any], Any]] = [lambda c: c.me(), lambda c: c.projects.get("proj_abc123")]
+
+
+@pytest.mark.parametrize("operation", NOT_OAUTH, ids=["me", "projects.get"])
 def test_a_for_oauth_client_refuses_other_calls_without_sending(
     api: respx.MockRouter, flavour: str, operation: Callable[[Any], Any]
 ) -> None:

@@ -6,7 +6,8 @@ import asyncio
 import gc
 import re
 import weakref
-from typing import Any
+from collections.abc import AsyncIterable
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -15,9 +16,10 @@ import respx
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient, Project
 from craft_sdk._call import Call
-from craft_sdk._pagination import PageData, Pagination, next_call, page_of
+from craft_sdk._pagination import PageData, next_call, page_of
+from craft_sdk.models import Pagination
 
-from .conftest import API_KEY, Runner, ok
+from .conftest import API_KEY, Runner, calls_of, ok
 
 
 def listing(total: int, *, per_page: int = 2, has_more: bool | None = None) -> Any:
@@ -57,7 +59,7 @@ def test_iterating_walks_every_page_with_the_same_filters(
         return [project.id for project in listed]
 
     assert run(collect) == [f"proj_{n}" for n in range(5)]
-    queries = [dict(call.request.url.params) for call in route.calls]
+    queries = [dict(call.request.url.params) for call in calls_of(route)]
     assert queries == [
         {"page": str(page), "limit": "2", "status": "active", "sort": "updatedAt", "order": "desc"}
         for page in (1, 2, 3)
@@ -128,6 +130,7 @@ def test_pages_already_left_behind_are_freed(api: respx.MockRouter, client: Craf
     # Memory stays flat: a page keeps no reference to the pages before it.
     api.get("/projects").mock(side_effect=listing(200, per_page=2))
     alive: list[weakref.ref[Any]] = []
+    page = None  # bound even if there were no pages, for the `del` below
     for page in client.projects.list().iter_pages():
         alive.append(weakref.ref(page))
     del page
@@ -225,7 +228,7 @@ def _drain(listed: Any) -> Any:
     if isinstance(listed, craft_sdk._pagination.AsyncPaginator):
 
         async def gather() -> list[Any]:
-            return [item async for item in listed]
+            return [item async for item in cast("AsyncIterable[Any]", listed)]
 
         return gather()
     return list(listed)

@@ -27,7 +27,7 @@ import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, Runner, failure, ok
+from .conftest import API_KEY, Runner, calls_of, each_request, failure, ok
 
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 # Enough for every answer below: a Project, a DeletedProject and a bare envelope all accept it.
@@ -203,7 +203,7 @@ PERMANENT_FAILURE = {
 def test_a_permanent_failure_is_sent_max_retries_plus_one_times(
     api: respx.MockRouter, run: Runner, sleeps: list[float], name: str
 ) -> None:
-    route = route_for(api, name, lambda request: PERMANENT_FAILURE[name]())
+    route = route_for(api, name, each_request(PERMANENT_FAILURE[name]))
     with pytest.raises(craft_sdk.APIError) as caught:
         run(operation(name))
     assert route.call_count == 4
@@ -276,7 +276,7 @@ def test_with_options_max_retries_does_not_change_the_original(
         raise AssertionError("the call should have failed")
 
     def both_sync(c: CraftClient) -> list[int]:
-        seen = []
+        seen: list[int] = []
         for each in (c.with_options(max_retries=2), c):
             with pytest.raises(craft_sdk.InternalServerError) as caught:
                 each.me()
@@ -545,7 +545,9 @@ def test_deadline_lifted_with_options(
 def test_the_default_deadline_is_300_s(
     api: respx.MockRouter, run: Runner, sleeps: list[float]
 ) -> None:
-    route = api.get("/me").mock(side_effect=lambda request: rate_limited({"Retry-After": "60"}))
+    route = api.get("/me").mock(
+        side_effect=each_request(lambda: rate_limited({"Retry-After": "60"}))
+    )
     with pytest.raises(craft_sdk.RateLimitError):
         run(lambda c: c.me())
     # A fifth wait of 60 s would end exactly at 300 s: not taken.
@@ -557,7 +559,9 @@ def test_the_default_deadline_is_300_s(
 def test_deadline_none_turns_it_off(
     api: respx.MockRouter, run: Runner, sleeps: list[float]
 ) -> None:
-    route = api.get("/me").mock(side_effect=lambda request: rate_limited({"Retry-After": "60"}))
+    route = api.get("/me").mock(
+        side_effect=each_request(lambda: rate_limited({"Retry-After": "60"}))
+    )
     with pytest.raises(craft_sdk.RateLimitError) as caught:
         run(lambda c: c.me())
     assert sleeps == [60.0] * 10
@@ -574,7 +578,7 @@ def test_each_attempts_timeouts_are_cut_to_the_time_left(
     )
     assert run(lambda c: c.me()).id == "user_1"
     assert sleeps == [8.0]
-    first, second = (call.request.extensions["timeout"] for call in route.calls)
+    first, second = (call.request.extensions["timeout"] for call in calls_of(route))
     assert first["read"] <= 10
     assert first["write"] <= 10
     assert first["pool"] <= 10
@@ -651,10 +655,12 @@ def test_a_body_still_dripping_in_at_the_deadline_is_a_timeout(
     assert total_chunks > 10
     produced: list[bytes] = []
     route = api.get("/me").mock(
-        side_effect=lambda request: httpx.Response(
-            200,
-            headers={"Content-Type": "application/json"},
-            stream=DripStream(body, clock, produced),
+        side_effect=each_request(
+            lambda: httpx.Response(
+                200,
+                headers={"Content-Type": "application/json"},
+                stream=DripStream(body, clock, produced),
+            )
         )
     )
     with pytest.raises(craft_sdk.APITimeoutError) as caught:
@@ -771,24 +777,25 @@ def test_a_slow_drip_over_a_real_socket_ends_at_the_deadline(flavour: str) -> No
 # --- 4. what the error says after retries -----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "make", "expected"),
-    [
-        pytest.param("GET", lambda n: status(503, f"req_{n}"), craft_sdk.InternalServerError),
-        pytest.param("PUT", lambda n: status(502, f"req_{n}"), craft_sdk.InternalServerError),
-        pytest.param("DELETE", lambda n: status(504, f"req_{n}"), craft_sdk.InternalServerError),
-        pytest.param(
-            "POST",
-            lambda n: rate_limited({"Retry-After": "1", "X-Request-Id": f"req_{n}"}),
-            craft_sdk.RateLimitError,
-        ),
-        pytest.param(
-            "PATCH-update",
-            lambda n: rate_limited({"Retry-After": "1", "X-Request-Id": f"req_{n}"}),
-            craft_sdk.RateLimitError,
-        ),
-    ],
-)
+# Each operation's last answer, made fresh for request n (typed, so that the lambdas are).
+LAST_ANSWERS: list[tuple[str, Callable[[int], httpx.Response], type[craft_sdk.APIError]]] = [
+    ("GET", lambda n: status(503, f"req_{n}"), craft_sdk.InternalServerError),
+    ("PUT", lambda n: status(502, f"req_{n}"), craft_sdk.InternalServerError),
+    ("DELETE", lambda n: status(504, f"req_{n}"), craft_sdk.InternalServerError),
+    (
+        "POST",
+        lambda n: rate_limited({"Retry-After": "1", "X-Request-Id": f"req_{n}"}),
+        craft_sdk.RateLimitError,
+    ),
+    (
+        "PATCH-update",
+        lambda n: rate_limited({"Retry-After": "1", "X-Request-Id": f"req_{n}"}),
+        craft_sdk.RateLimitError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), LAST_ANSWERS)
 def test_the_error_after_retries_is_the_last_answer_with_its_request_id(
     api: respx.MockRouter,
     run: Runner,

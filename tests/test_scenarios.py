@@ -53,10 +53,13 @@ from craft_sdk import (
     Token,
     User,
     WaitTimeoutError,
+    WebhookEvent,
     WebhookSignatureMismatchError,
     construct_event,
 )
 from craft_sdk.testing import CraftEmulator, FakeClock
+
+from .conftest import record_progress, record_statuses
 
 START = 1_700_000_000.0  # 20 s into a clock minute, so the rate-limit window ends 40 s later
 WINDOW_END = 1_700_000_040
@@ -140,7 +143,7 @@ def new_requests(emu: CraftEmulator, mark: int) -> list[tuple[str, str, int]]:
 
 def project_list_pages(requests: list[tuple[str, str, int]]) -> list[dict[str, str]]:
     """The query of each `GET /projects?...` among `requests`, in order."""
-    pages = []
+    pages: list[dict[str, str]] = []
     for method, target, status in requests:
         split = urlsplit(target)
         if method == "GET" and split.path == "/projects":
@@ -243,7 +246,7 @@ def test_every_resource_method_in_one_flow(
                 pid,
                 "public/logo.png",
                 logo,
-                on_progress=lambda done, total: upload_progress.append((done, total)),
+                on_progress=record_progress(upload_progress),
             )
         )
         assert from_path.size == len(PNG)
@@ -304,7 +307,7 @@ def test_every_resource_method_in_one_flow(
                 pid,
                 {"a.txt": "A", "b/c.txt": b"CC", "b/d.txt": io.BytesIO(b"DDD")},
                 concurrency=2,
-                on_progress=lambda done, total: batch_progress.append((done, total)),
+                on_progress=record_progress(batch_progress),
             )
         )
         assert {path: e.size for path, e in written.items()} == {
@@ -337,9 +340,7 @@ def test_every_resource_method_in_one_flow(
         canceled = await aw(c.deployments.cancel(pid, preview.id))
         assert (canceled.id, canceled.status) == (preview.id, "canceled")
         assert canceled.is_final
-        done = await aw(
-            c.deployments.wait(pid, production.id, on_status=lambda d: statuses.append(d.status))
-        )
+        done = await aw(c.deployments.wait(pid, production.id, on_status=record_statuses(statuses)))
         assert (done.status, done.url) == ("completed", f"https://{production.id}.craft.app")
         assert statuses == ["completed"]  # it was already building before the wait
         assert emu.deployments[production.id]["status"] == "completed"
@@ -756,7 +757,7 @@ def test_a_deployment_waited_to_completion(
         deployment = await aw(c.deployments.create(project.id, environment="production"))
         seen.append(deployment.status)
         done = await aw(
-            c.deployments.wait(project.id, deployment.id, on_status=lambda d: seen.append(d.status))
+            c.deployments.wait(project.id, deployment.id, on_status=record_statuses(seen))
         )
         # "queued" from the create; the wait's first look finds it building (the emulator moves
         # a deployment one step per look), its second completed.
@@ -807,7 +808,7 @@ def test_a_canceled_deployment(flavor: str, emu: CraftEmulator, clock: FakeClock
         assert canceled.completed_at is not None
         seen: list[str | None] = []
         waited = await aw(
-            c.deployments.wait(project.id, deployment.id, on_status=lambda d: seen.append(d.status))
+            c.deployments.wait(project.id, deployment.id, on_status=record_statuses(seen))
         )
         assert (waited.status, seen) == ("canceled", ["canceled"])  # final at the first poll
         with pytest.raises(ConflictError) as caught:
@@ -884,7 +885,7 @@ def test_webhooks_from_a_whole_flow(flavor: str, emu: CraftEmulator, clock: Fake
 
     drive(flavor, emu, scenario)
 
-    events = []
+    events: list[WebhookEvent] = []
     for body, headers in deliveries:
         assert headers["Content-Type"] == "application/json"
         assert headers["X-Craft-Signature"].startswith("sha256=")

@@ -37,6 +37,7 @@ from craft_sdk import (
     sign_webhook,
     verify_webhook,
 )
+from craft_sdk.models import ProjectEventData
 from craft_sdk.webhooks import MAX_SIGNATURES, SECRET_ENV
 
 SECRET = "whsec_craft_test_secret"
@@ -433,7 +434,7 @@ _SENSITIVE = ("digest", "signature", "candidate", "expected", "mac", "hexd")
 
 def _suspicious_comparisons(source: str) -> list[str]:
     """`==`, `!=`, `in` or `not in` where an operand names a digest or a signature."""
-    found = []
+    found: list[str] = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Compare):
             continue
@@ -452,7 +453,7 @@ def _suspicious_comparisons(source: str) -> list[str]:
 
 def _suspicious_lines(source: str) -> list[str]:
     """Lines (comments and docstrings aside) with `==` or `!=` next to "digest"/"signature"."""
-    found = []
+    found: list[str] = []
     for line in source.splitlines():
         code = line.split("#", 1)[0]
         if "==" not in code and "!=" not in code:
@@ -572,6 +573,7 @@ def test_each_documented_event_is_parsed_into_its_class(
     assert event.timestamp is not None
     assert event.timestamp.tzinfo is not None
     assert event.timestamp.utcoffset() == timedelta(0)
+    assert isinstance(event.data, ProjectEventData)
     assert event.data.project_id == "proj_123"
 
 

@@ -8,7 +8,10 @@ from typing import Annotated, Final, Literal
 from ._base import CraftModel, OpenLiteral, Timestamp
 
 DeploymentStatus = Literal["queued", "building", "completed", "failed", "canceled"]
+"""Where a deployment stands: "queued", "building", or one of the final "completed", "failed"
+and "canceled"."""
 DeploymentEnvironment = Literal["preview", "production"]
+"""Where a deployment goes: "preview" or "production"."""
 
 FINAL_STATUSES: Final = frozenset({"completed", "failed", "canceled"})
 
@@ -19,17 +22,22 @@ class Deployment(CraftModel):
     id: str
     """The deployment id, such as "dep_abc123"."""
     project_id: str | None = None
+    """The id of the project deployed (`projectId` on the wire)."""
     status: Annotated[DeploymentStatus | str, OpenLiteral] | None = None
     """"queued", "building", "completed", "failed" or "canceled"; the last three are final. A
     status the SDK does not know yet is kept as a plain string (and is not final)."""
     environment: Annotated[DeploymentEnvironment | str, OpenLiteral] | None = None
+    """"preview" or "production"; a value the SDK does not know yet is kept as a plain string."""
     url: str | None = None
     """Where the deployment is served, once completed."""
     error: str | None = None
     """Why it failed, when it failed."""
     created_at: Timestamp | None = None
+    """When the deployment was started (`createdAt` on the wire)."""
     updated_at: Timestamp | None = None
+    """When the deployment last changed (`updatedAt` on the wire)."""
     completed_at: Timestamp | None = None
+    """When the deployment reached a final status (`completedAt` on the wire)."""
 
     @property
     def is_final(self) -> bool:

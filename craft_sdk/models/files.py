@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from ._base import CraftModel, OpenLiteral, Timestamp
 
 FileType = Literal["file", "directory"]
+"""What a `FileEntry` is: a "file" or a "directory"."""
 
 
 class FileEntry(CraftModel):
@@ -17,13 +18,16 @@ class FileEntry(CraftModel):
     size: int | None = None
     """Size in bytes (files only)."""
     updated_at: Timestamp | None = None
+    """When the file last changed (`updatedAt` on the wire)."""
 
 
 class DeletedFile(CraftModel):
     """The answer to `files.delete`."""
 
     path: str
+    """The path within the project of the file deleted."""
     deleted: bool = True
+    """Whether the file was deleted; True when the answer leaves it out."""
 
 
 class DownloadedFile(CraftModel):

@@ -13,5 +13,6 @@ class Pagination(CraftModel):
     total: int | None = None
     """Items in the whole list (at the time of this page)."""
     total_pages: int | None = None
+    """Pages in the whole list (`totalPages` on the wire)."""
     has_more: bool | None = None
-    """Whether a later page exists."""
+    """Whether a later page exists (`hasMore` on the wire)."""

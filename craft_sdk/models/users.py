@@ -9,4 +9,6 @@ class User(CraftModel):
     id: str
     """The user id, such as "user_abc123"."""
     email: str | None = None
+    """The user's email address."""
     name: str | None = None
+    """The user's display name."""

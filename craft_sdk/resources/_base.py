@@ -51,10 +51,24 @@ class AsyncSender(Protocol):
 
 
 class SyncResource:
+    """A group of API calls on `CraftClient`, such as `client.projects`."""
+
     def __init__(self, client: SyncSender) -> None:
+        """Made by the client; reach it as an attribute of one, not by constructing it.
+
+        Args:
+            client: The client that sends the calls.
+        """
         self._client = client
 
 
 class AsyncResource:
+    """A group of API calls on `AsyncCraftClient`, such as `client.projects`."""
+
     def __init__(self, client: AsyncSender) -> None:
+        """Made by the client; reach it as an attribute of one, not by constructing it.
+
+        Args:
+            client: The client that sends the calls.
+        """
         self._client = client

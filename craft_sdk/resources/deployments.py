@@ -101,7 +101,24 @@ class Deployments(SyncResource):
     def create(
         self, project_id: str, *, environment: DeploymentEnvironment | None = None
     ) -> Deployment:
-        """Start a deployment (a build) of a project, to "preview" or "production"."""
+        """Start a deployment (a build) of a project, to "preview" or "production".
+
+        A POST: not retried once the request may have reached the API (except after a 429), so
+        it cannot start two deployments.
+
+        Args:
+            project_id: The project to deploy.
+            environment: "preview" or "production"; None (the default) sends an empty body and
+                lets the API choose.
+
+        Returns:
+            The new deployment; follow it with `wait`.
+
+        Raises:
+            ValueError: `environment` is not "preview" or "production", or `project_id` is
+                empty, "." or ".." (`TypeError` when not a str), before anything is sent.
+            APIError: The API refused (`NotFoundError` for an unknown project).
+        """
         return self._client._send(_create(project_id, environment))
 
     def list(
@@ -113,16 +130,56 @@ class Deployments(SyncResource):
         max_items: int | None = None,
     ) -> SyncPage[Deployment]:
         """A project's deployments, page by page, like `projects.list`: iterate the result for
-        every deployment of every page, or use it as the first page."""
+        every deployment of every page, or use it as the first page.
+
+        Args:
+            project_id: The project whose deployments to list.
+            limit: Deployments per page, 1 to 100; None leaves it to the API.
+            page: The page to start from, from 1.
+            max_items: Stop iterating after this many deployments (at least 1); None for all.
+
+        Returns:
+            The first page, fetched at once; iterate it for every item of every page.
+
+        Raises:
+            ValueError: `limit`, `page` or `max_items` is out of range, or `project_id` is
+                empty, "." or ".." (`TypeError` for a value of the wrong type).
+        """
         call = _list(project_id, page=page, limit=limit)
         return self._client._paginate(call, max_items)
 
     def get(self, project_id: str, deployment_id: str) -> Deployment:
-        """One deployment."""
+        """One deployment.
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment, such as "dep_abc123".
+
+        Returns:
+            The deployment as it stands now.
+
+        Raises:
+            NotFoundError: No such project or deployment.
+        """
         return self._client._send(_get(project_id, deployment_id))
 
     def cancel(self, project_id: str, deployment_id: str) -> Deployment:
-        """Cancel a deployment that is still queued or building."""
+        """Cancel a deployment that is still queued or building.
+
+        A POST: not retried once the request may have reached the API (except after a 429).
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment to cancel.
+
+        Returns:
+            The deployment, as the API answered the cancel.
+
+        Raises:
+            NotFoundError: No such project or deployment.
+            APIError: The API refused; the emulator answers `ConflictError` for a deployment
+                that is already final.
+        """
         return self._client._send(_cancel(project_id, deployment_id))
 
     def wait(
@@ -137,10 +194,30 @@ class Deployments(SyncResource):
     ) -> Deployment:
         """Poll a deployment until it is completed, failed or canceled, and return it.
 
-        Polls start `poll_interval` seconds apart and back off (x1.5, up to 30 s).
-        `on_status(deployment)` is called whenever the status changes. A failed deployment
-        raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
-        `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
+        The first poll is made at once; polls then start `poll_interval` seconds apart and back
+        off (x1.5 after each, up to 30 s). Each poll is a `get`, retried like any GET. Time is
+        read from the client's clock, so on a `FakeClock` a wait takes no real time.
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment to wait for.
+            timeout: Seconds to wait for a final status, a positive number. It is checked
+                between polls, so a wait can overrun it by the length of one poll.
+            poll_interval: Seconds between the first polls, a positive number.
+            on_status: Called with the deployment first seen, then whenever its status changes.
+            raise_on_failure: Raise `DeploymentFailedError` for a failed deployment (the
+                default); False returns it instead.
+
+        Returns:
+            The deployment in its final status.
+
+        Raises:
+            DeploymentFailedError: The deployment failed (unless `raise_on_failure=False`); its
+                `deployment` is the failed deployment.
+            WaitTimeoutError: No final status within `timeout`; its `deployment` is the last
+                state seen.
+            ValueError: `timeout` or `poll_interval` is not positive and finite (`TypeError`
+                when not a number), before the first poll.
         """
         options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
         return self._client._run(_wait(project_id, deployment_id, *options))
@@ -152,7 +229,24 @@ class AsyncDeployments(AsyncResource):
     async def create(
         self, project_id: str, *, environment: DeploymentEnvironment | None = None
     ) -> Deployment:
-        """Start a deployment (a build) of a project, to "preview" or "production"."""
+        """Start a deployment (a build) of a project, to "preview" or "production".
+
+        A POST: not retried once the request may have reached the API (except after a 429), so
+        it cannot start two deployments.
+
+        Args:
+            project_id: The project to deploy.
+            environment: "preview" or "production"; None (the default) sends an empty body and
+                lets the API choose.
+
+        Returns:
+            The new deployment; follow it with `wait`.
+
+        Raises:
+            ValueError: `environment` is not "preview" or "production", or `project_id` is
+                empty, "." or ".." (`TypeError` when not a str), before anything is sent.
+            APIError: The API refused (`NotFoundError` for an unknown project).
+        """
         return await self._client._send(_create(project_id, environment))
 
     def list(
@@ -164,16 +258,57 @@ class AsyncDeployments(AsyncResource):
         max_items: int | None = None,
     ) -> AsyncPaginator[Deployment]:
         """A project's deployments, page by page, like `projects.list`: iterate the result for
-        every deployment of every page, or use it as the first page."""
+        every deployment of every page, or use it as the first page.
+
+        Args:
+            project_id: The project whose deployments to list.
+            limit: Deployments per page, 1 to 100; None leaves it to the API.
+            page: The page to start from, from 1.
+            max_items: Stop iterating after this many deployments (at least 1); None for all.
+
+        Returns:
+            An `AsyncPaginator`, at once: `await` it for the first page, or `async for` it for
+            every item of every page (nothing is sent until then).
+
+        Raises:
+            ValueError: `limit`, `page` or `max_items` is out of range, or `project_id` is
+                empty, "." or ".." (`TypeError` for a value of the wrong type).
+        """
         call = _list(project_id, page=page, limit=limit)
         return self._client._paginate(call, max_items)
 
     async def get(self, project_id: str, deployment_id: str) -> Deployment:
-        """One deployment."""
+        """One deployment.
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment, such as "dep_abc123".
+
+        Returns:
+            The deployment as it stands now.
+
+        Raises:
+            NotFoundError: No such project or deployment.
+        """
         return await self._client._send(_get(project_id, deployment_id))
 
     async def cancel(self, project_id: str, deployment_id: str) -> Deployment:
-        """Cancel a deployment that is still queued or building."""
+        """Cancel a deployment that is still queued or building.
+
+        A POST: not retried once the request may have reached the API (except after a 429).
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment to cancel.
+
+        Returns:
+            The deployment, as the API answered the cancel.
+
+        Raises:
+            NotFoundError: No such project or deployment.
+            APIError: The API refused; the emulator answers `ConflictError` for a deployment
+                that is already final.
+        """
         return await self._client._send(_cancel(project_id, deployment_id))
 
     async def wait(
@@ -188,10 +323,30 @@ class AsyncDeployments(AsyncResource):
     ) -> Deployment:
         """Poll a deployment until it is completed, failed or canceled, and return it.
 
-        Polls start `poll_interval` seconds apart and back off (x1.5, up to 30 s).
-        `on_status(deployment)` is called whenever the status changes. A failed deployment
-        raises `DeploymentFailedError` (unless `raise_on_failure=False`); no final status within
-        `timeout` seconds raises `WaitTimeoutError`; both carry the deployment last seen.
+        The first poll is made at once; polls then start `poll_interval` seconds apart and back
+        off (x1.5 after each, up to 30 s). Each poll is a `get`, retried like any GET. Time is
+        read from the client's clock, so on a `FakeClock` a wait takes no real time.
+
+        Args:
+            project_id: The project the deployment belongs to.
+            deployment_id: The deployment to wait for.
+            timeout: Seconds to wait for a final status, a positive number. It is checked
+                between polls, so a wait can overrun it by the length of one poll.
+            poll_interval: Seconds between the first polls, a positive number.
+            on_status: Called with the deployment first seen, then whenever its status changes.
+            raise_on_failure: Raise `DeploymentFailedError` for a failed deployment (the
+                default); False returns it instead.
+
+        Returns:
+            The deployment in its final status.
+
+        Raises:
+            DeploymentFailedError: The deployment failed (unless `raise_on_failure=False`); its
+                `deployment` is the failed deployment.
+            WaitTimeoutError: No final status within `timeout`; its `deployment` is the last
+                state seen.
+            ValueError: `timeout` or `poll_interval` is not positive and finite (`TypeError`
+                when not a number), before the first poll.
         """
         options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
         return await self._client._run(_wait(project_id, deployment_id, *options))

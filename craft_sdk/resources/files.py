@@ -171,16 +171,60 @@ class Files(SyncResource):
     """The files of a project: `client.files`."""
 
     def list(self, project_id: str) -> list[FileEntry]:
-        """Every file and directory of a project, as a flat list."""
+        """Every file and directory of a project, as a flat list.
+
+        If the API paginates the list, every page is read before this returns.
+
+        Args:
+            project_id: The project whose files to list.
+
+        Returns:
+            One `FileEntry` per file and directory.
+
+        Raises:
+            NotFoundError: No such project.
+        """
         return self._client._run(_list(project_id))
 
     def read(self, project_id: str, path: str) -> bytes:
-        """A file's content, as bytes. `path` is relative to the project, such as
-        "src/app/page.tsx"."""
+        """A file's content, as bytes, held in memory whole (use `download` for large files).
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+
+        Returns:
+            The file's bytes, whether the API sent them raw or in its JSON envelope.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ResponseTooLargeError: The file is larger than the client's `max_response_bytes`.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return self._client._send(_read(project_id, path))
 
     def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
-        """A file's content, decoded as text (UTF-8 unless `encoding` says otherwise)."""
+        """A file's content, decoded as text, held in memory whole.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            encoding: The codec to decode the bytes with (a name `bytes.decode` takes).
+
+        Returns:
+            The file's text.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ResponseTooLargeError: The file is larger than the client's `max_response_bytes`.
+            UnicodeDecodeError: The bytes are not valid in `encoding` (`LookupError` for an
+                unknown `encoding`), once the file has been read.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return self._client._send(_read_text(project_id, path, encoding))
 
     def write(
@@ -193,16 +237,49 @@ class Files(SyncResource):
     ) -> FileEntry:
         """Create or replace a file.
 
-        `content` is text (sent as UTF-8), bytes, a `pathlib.Path` or a binary file object; a
-        path or file object is streamed, never read into memory whole.
-        `on_progress(sent_bytes, total_bytes)` follows the upload (total is None when unknown).
-        A write is retried like any PUT, from the start of the content (a file object is
-        rewound); a file object that cannot be rewound, such as a pipe, is not retried.
+        A write is retried like any PUT, from the start of the content (a path is reopened, a
+        file object rewound to where it was); a file object that cannot be rewound, such as a
+        pipe, is not retried.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            content: A str (sent as UTF-8, `text/plain; charset=utf-8`), bytes, bytearray or
+                memoryview (sent as `application/octet-stream`), a `pathlib.Path` (any
+                `os.PathLike`) or a binary file object, read from its current position. A
+                path or file object is streamed in 64 KiB chunks, never read into memory whole.
+            on_progress: Called as `on_progress(sent_bytes, total_bytes)` after each chunk;
+                `total_bytes` is None when the size is unknown. A retried write reports from 0.
+
+        Returns:
+            The file written: what the API says of it, with the path, type "file" and size
+            filled in where it says nothing.
+
+        Raises:
+            FileNotFoundError: `content` is a path that is not a file.
+            TypeError: `content` is of another type, or a file opened in text mode.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
         """
         return self._client._send(_write(project_id, path, content, on_progress))
 
     def delete(self, project_id: str, path: str) -> DeletedFile:
-        """Delete a file."""
+        """Delete a file.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+
+        Returns:
+            The path deleted.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return self._client._send(_delete(project_id, path))
 
     def download(
@@ -213,10 +290,31 @@ class Files(SyncResource):
         *,
         on_progress: ProgressCallback | None = None,
     ) -> DownloadedFile:
-        """Stream a file to `destination`, a `pathlib.Path` or a binary file object.
+        """Stream a file to `destination`, whatever its size (`max_response_bytes` does not
+        apply).
 
-        A path is written to a temporary file beside it, which replaces it only once the whole
-        file has arrived. `on_progress(received_bytes, total_bytes)` follows the download.
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            destination: A `pathlib.Path` (any `os.PathLike`) whose directory exists, or a
+                binary file object. A path is written to a temporary file beside it, which
+                replaces it (keeping its mode) only once the whole file has arrived, so a failed
+                download leaves it as it was. A file object is written from its current
+                position; one that cannot seek is not retried.
+            on_progress: Called as `on_progress(received_bytes, total_bytes)` as the file
+                arrives; `total_bytes` is None when the answer does not say, or is compressed.
+
+        Returns:
+            What was written: the path, the bytes written, and the local destination (None for
+            a file object).
+
+        Raises:
+            NotFoundError: No such project or file.
+            FileNotFoundError: The destination's directory does not exist.
+            TypeError: `destination` is of another type, or a file opened in text mode.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
         """
         return self._client._send(_download(project_id, path, destination, on_progress))
 
@@ -228,12 +326,30 @@ class Files(SyncResource):
         concurrency: int = 4,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, FileEntry]:
-        """Write many files, `concurrency` at a time (1 to 32), within the rate limit.
+        """Write many files, `concurrency` at a time, within the client's rate limit.
 
-        Every path and content is checked before the first is sent. The first failure stops
-        new writes (those under way finish) and raises `WriteManyError`, which says which paths
-        were written, which failed and which were not attempted.
-        `on_progress(written_files, total_files)` follows the batch.
+        Every path and content is checked before the first is sent. Each write is retried like
+        `write`.
+
+        Args:
+            project_id: The project the files belong to.
+            files: Path within the project -> content, each as `write` takes it.
+            concurrency: How many writes run at once, 1 to 32 (threads on `CraftClient`, tasks
+                on `AsyncCraftClient`).
+            on_progress: Called as `on_progress(written_files, total_files)` as each file is
+                written.
+
+        Returns:
+            Path -> the file written, for every path.
+
+        Raises:
+            WriteManyError: A write failed. The first failure stops new writes (those under way
+                finish); the error says which paths were written, which failed (and with what)
+                and which were not attempted.
+            ValueError: `concurrency` is out of range, or a path or `project_id` is refused,
+                before anything is sent (`TypeError` for a value of the wrong type, such as
+                `files` that is not a mapping; `FileNotFoundError` for a content path that is
+                not a file).
         """
         calls = _write_many(project_id, files, concurrency)
         return self._client._send_many(calls, concurrency, on_progress)
@@ -243,16 +359,60 @@ class AsyncFiles(AsyncResource):
     """The files of a project: `client.files`."""
 
     async def list(self, project_id: str) -> list[FileEntry]:
-        """Every file and directory of a project, as a flat list."""
+        """Every file and directory of a project, as a flat list.
+
+        If the API paginates the list, every page is read before this returns.
+
+        Args:
+            project_id: The project whose files to list.
+
+        Returns:
+            One `FileEntry` per file and directory.
+
+        Raises:
+            NotFoundError: No such project.
+        """
         return await self._client._run(_list(project_id))
 
     async def read(self, project_id: str, path: str) -> bytes:
-        """A file's content, as bytes. `path` is relative to the project, such as
-        "src/app/page.tsx"."""
+        """A file's content, as bytes, held in memory whole (use `download` for large files).
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+
+        Returns:
+            The file's bytes, whether the API sent them raw or in its JSON envelope.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ResponseTooLargeError: The file is larger than the client's `max_response_bytes`.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return await self._client._send(_read(project_id, path))
 
     async def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
-        """A file's content, decoded as text (UTF-8 unless `encoding` says otherwise)."""
+        """A file's content, decoded as text, held in memory whole.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            encoding: The codec to decode the bytes with (a name `bytes.decode` takes).
+
+        Returns:
+            The file's text.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ResponseTooLargeError: The file is larger than the client's `max_response_bytes`.
+            UnicodeDecodeError: The bytes are not valid in `encoding` (`LookupError` for an
+                unknown `encoding`), once the file has been read.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return await self._client._send(_read_text(project_id, path, encoding))
 
     async def write(
@@ -265,16 +425,49 @@ class AsyncFiles(AsyncResource):
     ) -> FileEntry:
         """Create or replace a file.
 
-        `content` is text (sent as UTF-8), bytes, a `pathlib.Path` or a binary file object; a
-        path or file object is streamed, never read into memory whole.
-        `on_progress(sent_bytes, total_bytes)` follows the upload (total is None when unknown).
-        A write is retried like any PUT, from the start of the content (a file object is
-        rewound); a file object that cannot be rewound, such as a pipe, is not retried.
+        A write is retried like any PUT, from the start of the content (a path is reopened, a
+        file object rewound to where it was); a file object that cannot be rewound, such as a
+        pipe, is not retried.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            content: A str (sent as UTF-8, `text/plain; charset=utf-8`), bytes, bytearray or
+                memoryview (sent as `application/octet-stream`), a `pathlib.Path` (any
+                `os.PathLike`) or a binary file object, read from its current position. A
+                path or file object is streamed in 64 KiB chunks, never read into memory whole.
+            on_progress: Called as `on_progress(sent_bytes, total_bytes)` after each chunk;
+                `total_bytes` is None when the size is unknown. A retried write reports from 0.
+
+        Returns:
+            The file written: what the API says of it, with the path, type "file" and size
+            filled in where it says nothing.
+
+        Raises:
+            FileNotFoundError: `content` is a path that is not a file.
+            TypeError: `content` is of another type, or a file opened in text mode.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
         """
         return await self._client._send(_write(project_id, path, content, on_progress))
 
     async def delete(self, project_id: str, path: str) -> DeletedFile:
-        """Delete a file."""
+        """Delete a file.
+
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+
+        Returns:
+            The path deleted.
+
+        Raises:
+            NotFoundError: No such project or file.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
+        """
         return await self._client._send(_delete(project_id, path))
 
     async def download(
@@ -285,10 +478,31 @@ class AsyncFiles(AsyncResource):
         *,
         on_progress: ProgressCallback | None = None,
     ) -> DownloadedFile:
-        """Stream a file to `destination`, a `pathlib.Path` or a binary file object.
+        """Stream a file to `destination`, whatever its size (`max_response_bytes` does not
+        apply).
 
-        A path is written to a temporary file beside it, which replaces it only once the whole
-        file has arrived. `on_progress(received_bytes, total_bytes)` follows the download.
+        Args:
+            project_id: The project the file belongs to.
+            path: The file's path within the project, with `/` separators, such as
+                "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
+            destination: A `pathlib.Path` (any `os.PathLike`) whose directory exists, or a
+                binary file object. A path is written to a temporary file beside it, which
+                replaces it (keeping its mode) only once the whole file has arrived, so a failed
+                download leaves it as it was. A file object is written from its current
+                position; one that cannot seek is not retried.
+            on_progress: Called as `on_progress(received_bytes, total_bytes)` as the file
+                arrives; `total_bytes` is None when the answer does not say, or is compressed.
+
+        Returns:
+            What was written: the path, the bytes written, and the local destination (None for
+            a file object).
+
+        Raises:
+            NotFoundError: No such project or file.
+            FileNotFoundError: The destination's directory does not exist.
+            TypeError: `destination` is of another type, or a file opened in text mode.
+            ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
+                for one that is not a str).
         """
         return await self._client._send(_download(project_id, path, destination, on_progress))
 
@@ -300,12 +514,30 @@ class AsyncFiles(AsyncResource):
         concurrency: int = 4,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, FileEntry]:
-        """Write many files, `concurrency` at a time (1 to 32), within the rate limit.
+        """Write many files, `concurrency` at a time, within the client's rate limit.
 
-        Every path and content is checked before the first is sent. The first failure stops
-        new writes (those under way finish) and raises `WriteManyError`, which says which paths
-        were written, which failed and which were not attempted.
-        `on_progress(written_files, total_files)` follows the batch.
+        Every path and content is checked before the first is sent. Each write is retried like
+        `write`.
+
+        Args:
+            project_id: The project the files belong to.
+            files: Path within the project -> content, each as `write` takes it.
+            concurrency: How many writes run at once, 1 to 32 (threads on `CraftClient`, tasks
+                on `AsyncCraftClient`).
+            on_progress: Called as `on_progress(written_files, total_files)` as each file is
+                written.
+
+        Returns:
+            Path -> the file written, for every path.
+
+        Raises:
+            WriteManyError: A write failed. The first failure stops new writes (those under way
+                finish); the error says which paths were written, which failed (and with what)
+                and which were not attempted.
+            ValueError: `concurrency` is out of range, or a path or `project_id` is refused,
+                before anything is sent (`TypeError` for a value of the wrong type, such as
+                `files` that is not a mapping; `FileNotFoundError` for a content path that is
+                not a file).
         """
         calls = _write_many(project_id, files, concurrency)
         return await self._client._send_many(calls, concurrency, on_progress)

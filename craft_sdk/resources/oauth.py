@@ -79,11 +79,48 @@ class OAuth(SyncResource):
     def exchange_code(
         self, *, code: str, redirect_uri: str, client_id: str, client_secret: str
     ) -> Token:
-        """Trade the `code` Craft sent to your `redirect_uri` for tokens."""
+        """Trade the `code` Craft sent to your `redirect_uri` for tokens.
+
+        Sent as `POST /oauth/token` without the client's own key, so a client from
+        `for_oauth()` can make it. A POST: retried after a 429 or a failure to connect, but not
+        once the request may have reached the API.
+
+        Args:
+            code: The `code` query parameter Craft added to your `redirect_uri`.
+            redirect_uri: The same `redirect_uri` the authorization URL was made with.
+            client_id: Your OAuth app's client id.
+            client_secret: Your OAuth app's client secret, sent in the JSON body.
+
+        Returns:
+            The tokens; pass `access_token` as a client's `api_key`.
+
+        Raises:
+            APIError: The API refused; an OAuth error (`invalid_grant`, for a used or expired
+                code) is in `code`, its description in `message`.
+            ValueError: An argument is empty (`TypeError` when not a str), before sending.
+        """
         return self._client._send(_exchange_code(code, redirect_uri, client_id, client_secret))
 
     def refresh_token(self, *, refresh_token: str, client_id: str, client_secret: str) -> Token:
-        """Trade a refresh token for new tokens."""
+        """Trade a refresh token for new tokens.
+
+        Sent as `POST /oauth/token` without the client's own key, so a client from
+        `for_oauth()` can make it. A POST: retried after a 429 or a failure to connect, but not
+        once the request may have reached the API.
+
+        Args:
+            refresh_token: The `refresh_token` of an earlier `Token`.
+            client_id: Your OAuth app's client id.
+            client_secret: Your OAuth app's client secret, sent in the JSON body.
+
+        Returns:
+            The new tokens.
+
+        Raises:
+            APIError: The API refused; an OAuth error (`invalid_grant`, for a revoked or
+                expired refresh token) is in `code`, its description in `message`.
+            ValueError: An argument is empty (`TypeError` when not a str), before sending.
+        """
         return self._client._send(_refresh_token(refresh_token, client_id, client_secret))
 
 
@@ -94,7 +131,26 @@ class AsyncOAuth(AsyncResource):
     async def exchange_code(
         self, *, code: str, redirect_uri: str, client_id: str, client_secret: str
     ) -> Token:
-        """Trade the `code` Craft sent to your `redirect_uri` for tokens."""
+        """Trade the `code` Craft sent to your `redirect_uri` for tokens.
+
+        Sent as `POST /oauth/token` without the client's own key, so a client from
+        `for_oauth()` can make it. A POST: retried after a 429 or a failure to connect, but not
+        once the request may have reached the API.
+
+        Args:
+            code: The `code` query parameter Craft added to your `redirect_uri`.
+            redirect_uri: The same `redirect_uri` the authorization URL was made with.
+            client_id: Your OAuth app's client id.
+            client_secret: Your OAuth app's client secret, sent in the JSON body.
+
+        Returns:
+            The tokens; pass `access_token` as a client's `api_key`.
+
+        Raises:
+            APIError: The API refused; an OAuth error (`invalid_grant`, for a used or expired
+                code) is in `code`, its description in `message`.
+            ValueError: An argument is empty (`TypeError` when not a str), before sending.
+        """
         return await self._client._send(
             _exchange_code(code, redirect_uri, client_id, client_secret)
         )
@@ -102,7 +158,25 @@ class AsyncOAuth(AsyncResource):
     async def refresh_token(
         self, *, refresh_token: str, client_id: str, client_secret: str
     ) -> Token:
-        """Trade a refresh token for new tokens."""
+        """Trade a refresh token for new tokens.
+
+        Sent as `POST /oauth/token` without the client's own key, so a client from
+        `for_oauth()` can make it. A POST: retried after a 429 or a failure to connect, but not
+        once the request may have reached the API.
+
+        Args:
+            refresh_token: The `refresh_token` of an earlier `Token`.
+            client_id: Your OAuth app's client id.
+            client_secret: Your OAuth app's client secret, sent in the JSON body.
+
+        Returns:
+            The new tokens.
+
+        Raises:
+            APIError: The API refused; an OAuth error (`invalid_grant`, for a revoked or
+                expired refresh token) is in `code`, its description in `message`.
+            ValueError: An argument is empty (`TypeError` when not a str), before sending.
+        """
         return await self._client._send(_refresh_token(refresh_token, client_id, client_secret))
 
 

@@ -108,14 +108,22 @@ class Projects(SyncResource):
         `.get_next_page()` and `.iter_pages()`.
 
         Args:
-            status: Only "active" or only "archived" projects.
-            sort: "name", "createdAt" or "updatedAt".
+            status: Only "active" or only "archived" projects; None for both.
+            sort: The field to sort by: "name", "createdAt" or "updatedAt" (wire names); None
+                leaves the order to the API.
             order: "asc" or "desc".
             limit: Projects per page, 1 to 100 (the API's default is 20).
             page: The page to start from, from 1.
-            max_items: Stop iterating after this many projects.
+            max_items: Stop iterating after this many projects (at least 1); None for all.
 
         Pages are fetched one at a time as the iteration reaches them.
+
+        Returns:
+            The first page, fetched at once; iterate it for every item of every page.
+
+        Raises:
+            ValueError: An argument is out of range or not one of its choices, before anything
+                is sent (`TypeError` for a number of the wrong type).
         """
         call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
         return self._client._paginate(call, max_items)
@@ -126,17 +134,39 @@ class Projects(SyncResource):
         """Create a project.
 
         Args:
-            name: 1 to 100 characters.
-            description: Up to 500 characters.
-            template: A template to start from, such as "landing-page" or "dashboard".
+            name: 1 to 100 characters, not only whitespace.
+            description: Up to 500 characters (may be empty).
+            template: A template to start from, such as "landing-page" or "dashboard"; None
+                leaves it to the API.
 
         A create is never retried after the request may have reached the API, so it cannot make
         two projects; if it fails with `may_have_succeeded`, list your projects before retrying.
+
+        Returns:
+            The new project.
+
+        Raises:
+            ValueError: `name`, `description` or `template` is refused (empty or too long),
+                before anything is sent (`TypeError` when not a str).
+            APIError: The API refused, with a `code` such as `INVALID_PROJECT_NAME`,
+                `TEMPLATE_NOT_FOUND` or `PROJECT_LIMIT_EXCEEDED`.
         """
         return self._client._send(_create(name, description, template))
 
     def get(self, project_id: str) -> Project:
-        """Fetch one project, with its `settings` and `stats`."""
+        """Fetch one project, with its `settings` and `stats`.
+
+        Args:
+            project_id: The project, such as "proj_abc123".
+
+        Returns:
+            The project.
+
+        Raises:
+            NotFoundError: No such project, or it belongs to someone else.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return self._client._send(_get(project_id))
 
     def update(
@@ -149,22 +179,70 @@ class Projects(SyncResource):
     ) -> Project:
         """Change a project's name, description or status; fields not given stay as they are.
 
-        `description=None` clears the description. The answer may hold only the changed fields.
+        Args:
+            project_id: The project to change.
+            name: The new name, 1 to 100 characters.
+            description: The new description, up to 500 characters; None clears it.
+            status: "active" or "archived".
+
+        Returns:
+            The project; the answer may hold only the changed fields.
+
+        Raises:
+            ValueError: None of `name`, `description` and `status` is given, or one is refused,
+                before anything is sent (`TypeError` for a value that is not a str).
+            NotFoundError: No such project.
         """
         return self._client._send(
             _update(project_id, name=name, description=description, status=status)
         )
 
     def archive(self, project_id: str) -> Project:
-        """Archive a project (the same as `update(project_id, status="archived")`)."""
+        """Archive a project (the same as `update(project_id, status="archived")`).
+
+        Args:
+            project_id: The project to archive.
+
+        Returns:
+            The project, as `update` returns it.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return self._client._send(_update(project_id, status="archived"))
 
     def unarchive(self, project_id: str) -> Project:
-        """Make an archived project active again (`update(project_id, status="active")`)."""
+        """Make an archived project active again (`update(project_id, status="active")`).
+
+        Args:
+            project_id: The project to make active.
+
+        Returns:
+            The project, as `update` returns it.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return self._client._send(_update(project_id, status="active"))
 
     def delete(self, project_id: str) -> DeletedProject:
-        """Delete a project and all its files, permanently."""
+        """Delete a project and all its files, permanently.
+
+        Args:
+            project_id: The project to delete.
+
+        Returns:
+            The id of the project deleted.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return self._client._send(_delete(project_id))
 
 
@@ -189,14 +267,23 @@ class AsyncProjects(AsyncResource):
         `.get_next_page()` and `.iter_pages()`.
 
         Args:
-            status: Only "active" or only "archived" projects.
-            sort: "name", "createdAt" or "updatedAt".
+            status: Only "active" or only "archived" projects; None for both.
+            sort: The field to sort by: "name", "createdAt" or "updatedAt" (wire names); None
+                leaves the order to the API.
             order: "asc" or "desc".
             limit: Projects per page, 1 to 100 (the API's default is 20).
             page: The page to start from, from 1.
-            max_items: Stop iterating after this many projects.
+            max_items: Stop iterating after this many projects (at least 1); None for all.
 
         Pages are fetched one at a time as the iteration reaches them.
+
+        Returns:
+            An `AsyncPaginator`, at once: `await` it for the first page, or `async for` it for
+            every item of every page (nothing is sent until then).
+
+        Raises:
+            ValueError: An argument is out of range or not one of its choices, before anything
+                is sent (`TypeError` for a number of the wrong type).
         """
         call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
         return self._client._paginate(call, max_items)
@@ -207,17 +294,39 @@ class AsyncProjects(AsyncResource):
         """Create a project.
 
         Args:
-            name: 1 to 100 characters.
-            description: Up to 500 characters.
-            template: A template to start from, such as "landing-page" or "dashboard".
+            name: 1 to 100 characters, not only whitespace.
+            description: Up to 500 characters (may be empty).
+            template: A template to start from, such as "landing-page" or "dashboard"; None
+                leaves it to the API.
 
         A create is never retried after the request may have reached the API, so it cannot make
         two projects; if it fails with `may_have_succeeded`, list your projects before retrying.
+
+        Returns:
+            The new project.
+
+        Raises:
+            ValueError: `name`, `description` or `template` is refused (empty or too long),
+                before anything is sent (`TypeError` when not a str).
+            APIError: The API refused, with a `code` such as `INVALID_PROJECT_NAME`,
+                `TEMPLATE_NOT_FOUND` or `PROJECT_LIMIT_EXCEEDED`.
         """
         return await self._client._send(_create(name, description, template))
 
     async def get(self, project_id: str) -> Project:
-        """Fetch one project, with its `settings` and `stats`."""
+        """Fetch one project, with its `settings` and `stats`.
+
+        Args:
+            project_id: The project, such as "proj_abc123".
+
+        Returns:
+            The project.
+
+        Raises:
+            NotFoundError: No such project, or it belongs to someone else.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return await self._client._send(_get(project_id))
 
     async def update(
@@ -230,22 +339,70 @@ class AsyncProjects(AsyncResource):
     ) -> Project:
         """Change a project's name, description or status; fields not given stay as they are.
 
-        `description=None` clears the description. The answer may hold only the changed fields.
+        Args:
+            project_id: The project to change.
+            name: The new name, 1 to 100 characters.
+            description: The new description, up to 500 characters; None clears it.
+            status: "active" or "archived".
+
+        Returns:
+            The project; the answer may hold only the changed fields.
+
+        Raises:
+            ValueError: None of `name`, `description` and `status` is given, or one is refused,
+                before anything is sent (`TypeError` for a value that is not a str).
+            NotFoundError: No such project.
         """
         return await self._client._send(
             _update(project_id, name=name, description=description, status=status)
         )
 
     async def archive(self, project_id: str) -> Project:
-        """Archive a project (the same as `update(project_id, status="archived")`)."""
+        """Archive a project (the same as `update(project_id, status="archived")`).
+
+        Args:
+            project_id: The project to archive.
+
+        Returns:
+            The project, as `update` returns it.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return await self._client._send(_update(project_id, status="archived"))
 
     async def unarchive(self, project_id: str) -> Project:
-        """Make an archived project active again (`update(project_id, status="active")`)."""
+        """Make an archived project active again (`update(project_id, status="active")`).
+
+        Args:
+            project_id: The project to make active.
+
+        Returns:
+            The project, as `update` returns it.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return await self._client._send(_update(project_id, status="active"))
 
     async def delete(self, project_id: str) -> DeletedProject:
-        """Delete a project and all its files, permanently."""
+        """Delete a project and all its files, permanently.
+
+        Args:
+            project_id: The project to delete.
+
+        Returns:
+            The id of the project deleted.
+
+        Raises:
+            NotFoundError: No such project.
+            ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
+                anything is sent.
+        """
         return await self._client._send(_delete(project_id))
 
 

@@ -156,15 +156,9 @@ class CraftEmulator:
     assert project.id in emu.projects
     ```
 
-    State, for tests to inspect (read it freely; change it through the API, since the
-    emulator keeps private bookkeeping beside it):
-
-    * `projects`: project id -> the project as `GET /projects/{id}` answers it (wire names).
-    * `files`: project id -> {path: content bytes}.
-    * `deployments`: deployment id -> the deployment as `GET .../deployments/{id}` answers it.
-    * `requests`: (method, path and query relative to the base URL, status) of every request
-      handled, in order; a dropped connection has status 0.
-    * `user`: what `GET /me` answers.
+    Its state (`projects`, `files`, `deployments`, `requests`, `user`) is for tests to
+    inspect: read it freely, but change it through the API, since the emulator keeps private
+    bookkeeping beside it.
 
     Args:
         rate_limit: Requests per minute of the clock (windows start at whole minutes of
@@ -200,18 +194,32 @@ class CraftEmulator:
         if not api_key:
             raise ValueError("api_key must not be empty")
         self.api_key = api_key
+        """The key that may do everything (the clients from `client()` send it)."""
         self.base_url = base_url
+        """The URL the emulator answers under."""
         # A fake clock, so nothing waits for real, starting at the real time, so that the
         # timestamps it stamps (webhooks, tokens) look current to code that checks them.
         self.clock: Clock = clock if clock is not None else FakeClock(start=float(int(time.time())))
+        """Where timestamps, the rate-limit window and build progress come from; by default a
+        `FakeClock` starting at the current time, which the clients from `client()` share."""
         self.rate_limit = rate_limit
+        """Requests per minute, or None for no limit."""
         self.build_seconds = float(build_seconds)
+        """How long a deployment takes on the clock."""
         self.advance_on_poll = advance_on_poll
+        """Whether each read of a deployment also moves it one step on."""
         self.user: dict[str, Any] = dict(USER)
+        """What `GET /me` answers (wire names)."""
         self.projects: dict[str, dict[str, Any]] = {}
+        """Project id -> the project as `GET /projects/{id}` answers it (wire names)."""
         self.files: dict[str, dict[str, bytes]] = {}
+        """Project id -> {path: content bytes}."""
         self.deployments: dict[str, dict[str, Any]] = {}
+        """Deployment id -> the deployment as `GET .../deployments/{id}` answers it (wire
+        names)."""
         self.requests: list[tuple[str, str, int]] = []
+        """(method, path and query relative to the base URL, status) of every request handled,
+        in order; a dropped connection has status 0."""
 
         self._prefix = httpx.URL(base_url).path.rstrip("/")
         self._read_only_keys = frozenset(read_only_keys)
@@ -235,8 +243,21 @@ class CraftEmulator:
     # ---- public interface -------------------------------------------------------------------
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request, as the API would. Raises `httpx.RemoteProtocolError` for an
-        injected dropped connection."""
+        """Answer one request, as the API would (the function behind `transport()`).
+
+        Args:
+            request: The request; its path is read relative to `base_url`'s path (the host
+                is not checked).
+
+        Returns:
+            The answer, with `X-Request-Id`, `Date` and (with a rate limit) the rate-limit
+            headers.
+
+        Raises:
+            httpx.RemoteProtocolError: An injected dropped connection (`fail_next(drop=True)`).
+            Exception: What a webhook callback raised, after every delivery was made (the
+                request's effect has already happened).
+        """
         method = request.method.upper()
         raw_path, _, query = request.url.raw_path.decode("ascii", "replace").partition("?")
         api_path = self._relative(raw_path)
@@ -288,12 +309,21 @@ class CraftEmulator:
         return httpx.MockTransport(self.handle)
 
     def client(self, **options: Any) -> CraftClient:
-        """A `CraftClient` wired to this emulator (its key, base URL and clock); `options`
-        override any constructor argument."""
+        """A `CraftClient` wired to this emulator (its key, base URL and clock), with no sockets.
+
+        Args:
+            **options: Override any argument of the `CraftClient` constructor. Without
+                `http_client`, the client gets an httpx client on `transport()`, which closing
+                the client closes.
+        """
         return self._wired(CraftClient, httpx.Client, options)
 
     def async_client(self, **options: Any) -> AsyncCraftClient:
-        """An `AsyncCraftClient` wired to this emulator; `options` override."""
+        """An `AsyncCraftClient` wired to this emulator, like `client()`.
+
+        Args:
+            **options: Override any argument of the `AsyncCraftClient` constructor.
+        """
         return self._wired(AsyncCraftClient, httpx.AsyncClient, options)
 
     def _wired(self, client_class: type[C], http_class: type[Any], options: dict[str, Any]) -> C:
@@ -318,11 +348,23 @@ class CraftEmulator:
     ) -> None:
         """Make the next `count` requests that match `method` and `path` fail.
 
-        Each waits `delay` seconds on the emulator's clock, then is dropped (`drop=True`: the
-        connection closes with no answer) or answered with `status` and an error envelope (a
-        429 carries `Retry-After: 1`). With `status=None` and no drop, the request is only
-        slowed down and then handled normally. A failed request has no effect at all.
-        `path` is relative to the base URL without the query, such as "/projects".
+        Each waits `delay` seconds on the emulator's clock, then is dropped or answered with
+        `status` and an error envelope. A failed request has no effect at all. Faults are
+        matched in the order they were added.
+
+        Args:
+            count: How many matching requests fail, at least 1.
+            status: The error status to answer with, 400 to 599 (a 429 carries
+                `Retry-After: 1`). None, with no drop, only slows the request down by `delay`;
+                it is then handled normally.
+            delay: Seconds each request waits on the emulator's clock first, at least 0.
+            drop: Close the connection with no answer at all, instead of answering.
+            method: Only requests with this method ("GET", any case); None for any.
+            path: Only requests to this path, relative to the base URL and without the query,
+                such as "/projects"; None for any.
+
+        Raises:
+            ValueError: `count`, `status` or `delay` is out of range.
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number >= 1; got {count!r}")
@@ -337,14 +379,26 @@ class CraftEmulator:
             self._faults.append(fault)
 
     def fail_next_deployment(self, error: str = "Build failed") -> None:
-        """Make the next deployment created end as "failed", with `error` as its message."""
+        """Make the next deployment created end as "failed" (each call dooms one more).
+
+        Args:
+            error: The deployment's `error` message.
+        """
         with self._lock:
             self._doomed.append(error)
 
     def on_webhook(self, callback: WebhookCallback, *, secret: str) -> None:
-        """Deliver every event from now on to `callback(raw_body, headers)`, synchronously,
-        signed with `secret` (`X-Craft-Signature`). An exception from the callback propagates
-        out of the request that caused the event (whose effect has already happened)."""
+        """Deliver every event from now on to `callback`, synchronously, after the request that
+        caused it is answered.
+
+        An exception from the callback propagates out of the request that caused the event
+        (whose effect has already happened); the other deliveries are still made.
+
+        Args:
+            callback: Called as `callback(raw_body, headers)`, with the body as bytes and the
+                headers of the delivery, `X-Craft-Signature` among them.
+            secret: The webhook secret to sign with, not empty.
+        """
         if not secret:
             raise ValueError("secret must not be empty")
         with self._lock:
@@ -353,8 +407,17 @@ class CraftEmulator:
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
         """Serve this emulator over real HTTP on a loopback address, in a background thread.
 
-        Use the result as a context manager, or call `close()`. Port 0 picks a free port; the
-        server's `url` is the base URL to give a client.
+        Args:
+            host: A loopback address, such as "127.0.0.1", "::1" or "localhost".
+            port: The port; 0 picks a free one.
+
+        Returns:
+            The running server; its `url` is the base URL to give a client. Use it as a context
+            manager, or call `close()`.
+
+        Raises:
+            ValueError: `host` is not a loopback address.
+            OSError: The port cannot be bound.
         """
         return EmulatorServer(self, host=host, port=port)
 

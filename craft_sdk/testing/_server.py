@@ -54,12 +54,20 @@ class EmulatorServer:
 
     Made by `CraftEmulator.serve()`, which has already started it. Use it as a context manager,
     or call `close()`, to stop it and close every connection.
+
+    Args:
+        emulator: The emulator to serve.
+        host: A loopback address to listen on, such as "127.0.0.1", "::1" or "localhost";
+            anything else raises `ValueError`, since the emulator accepts a fixed, well-known
+            key.
+        port: The port to listen on; 0 picks a free one.
     """
 
     def __init__(self, emulator: CraftEmulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
         address = loopback_address(host)
         server_class = _Server6 if ":" in address else _Server
         self.emulator = emulator
+        """The emulator that answers the requests."""
         self._httpd = server_class((address, port), _Handler)
         self._httpd.emulator = emulator
         self._closed = False
@@ -73,10 +81,12 @@ class EmulatorServer:
 
     @property
     def host(self) -> str:
+        """The IP address listened on, such as "127.0.0.1" ("localhost" becomes that)."""
         return str(self._httpd.server_address[0])
 
     @property
     def port(self) -> int:
+        """The port listened on (the one picked, when 0 was asked for)."""
         return int(self._httpd.server_address[1])
 
     @property

@@ -35,13 +35,21 @@ def craft_emulator() -> CraftEmulator:
 
 @pytest.fixture
 def craft_client(craft_emulator: CraftEmulator) -> Iterator[CraftClient]:
-    """A `CraftClient` talking to `craft_emulator` (no sockets), closed after the test."""
+    """A `CraftClient` talking to `craft_emulator` (no sockets), closed after the test.
+
+    Args:
+        craft_emulator: The `craft_emulator` fixture in scope (override it to change the setup).
+    """
     with craft_emulator.client() as client:
         yield client
 
 
 @pytest.fixture
 async def async_craft_client(craft_emulator: CraftEmulator) -> AsyncIterator[AsyncCraftClient]:
-    """An `AsyncCraftClient` talking to `craft_emulator` (no sockets), closed after the test."""
+    """An `AsyncCraftClient` talking to `craft_emulator` (no sockets), closed after the test.
+
+    Args:
+        craft_emulator: The `craft_emulator` fixture in scope (override it to change the setup).
+    """
     async with craft_emulator.async_client() as client:
         yield client
