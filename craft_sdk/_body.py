@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final, TypeAlias, Union
 
-import httpx
+from ._http import httpx
 
 CHUNK_SIZE: Final = 64 * 1024
 _O_BINARY: Final[int] = getattr(os, "O_BINARY", 0)  # Windows: no newline translation

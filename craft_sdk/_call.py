@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
-import httpx
-
 from ._body import Download, Upload
+from ._http import httpx
 
 T = TypeVar("T")
 

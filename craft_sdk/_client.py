@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-import httpx
 import pydantic
 from typing_extensions import Self
 
@@ -32,6 +31,7 @@ from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._config import ApiKey, ClientConfig
 from ._errors import CraftError, WrongEventLoopError
 from ._flow import Flow, Sleep
+from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy

@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-import httpx
-
 from ._errors import APITimeoutError
+from ._http import httpx
 
 
 class Clock(Protocol):

@@ -14,9 +14,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Final, TypeAlias
 
-import httpx
-
 from ._errors import CraftError
+from ._http import httpx
 from ._types import NOT_GIVEN, NotGiven
 
 API_KEY_ENV: Final = "CRAFT_API_KEY"

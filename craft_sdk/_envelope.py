@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, Optional, TypeVar, cast
 
-import httpx
 import pydantic
 
 from ._errors import APIError, APIResponseValidationError, RateLimitError, error_class
+from ._http import httpx
 from ._retry import server_requested_wait
 
 M = TypeVar("M", bound=pydantic.BaseModel)

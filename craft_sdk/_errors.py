@@ -36,8 +36,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
-
+    from ._http import httpx
     from .models import Deployment
 
 __all__ = [

@@ -16,13 +16,13 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, cast
 
-import httpx
 import pydantic
 
 from ._call import Call
 from ._checks import check_int
 from ._envelope import envelope_type, read_envelope, validate
 from ._errors import APIResponseValidationError, CraftError
+from ._http import httpx
 from .models.pagination import Pagination
 
 M = TypeVar("M", bound=pydantic.BaseModel)

@@ -22,9 +22,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Final, NamedTuple
 
-import httpx
-
 from ._errors import RateLimitError
+from ._http import httpx
 
 # How often a request that found the budget spent by requests still in flight looks again: their
 # answers will tell the new window's budget.

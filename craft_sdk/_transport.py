@@ -14,13 +14,12 @@ import platform
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Final
 
-import httpx
-
 from ._call import Call
 from ._clock import Deadline
 from ._config import ClientConfig, Secret
 from ._envelope import request_id_of
 from ._errors import APIConnectionError, APITimeoutError, CraftError, ResponseTooLargeError
+from ._http import httpx
 from ._version import __version__
 
 logger = logging.getLogger("craft_sdk")

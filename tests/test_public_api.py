@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,21 @@ def test_every_name_loads_on_first_use_in_a_fresh_interpreter() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
         craft_sdk.NoSuchThing  # noqa: B018
+
+
+def test_httpx_is_imported_in_one_module_only() -> None:
+    # So that the HTTP library can be swapped (httpx2) in one place: craft_sdk/_http.py.
+    package = Path(craft_sdk.__file__).parent
+    importers: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(name == "httpx" or name.startswith("httpx.") for name in names):
+                importers.add(source.relative_to(package).as_posix())
+    assert importers == {"_http.py"}

@@ -15,14 +15,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Final
 
-import httpx
-
 from .._body import Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
 from .._checks import check_int
 from .._envelope import error_from_response, read_envelope, validate
 from .._errors import APIResponseValidationError
 from .._flow import Flow
+from .._http import httpx
 from .._pagination import PageData, PageIdentity, identity_of, next_call, page_of
 from ..models import DeletedFile, DownloadedFile, FileEntry
 from ._base import AsyncResource, SyncResource

@@ -11,11 +11,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
-
 from .._call import Call, api_path
 from .._checks import check_text
 from .._envelope import error_from_response, read_envelope, validate
+from .._http import httpx
 from .._rate_limit import server_time
 from ..models import Token
 from ._base import AsyncResource, SyncResource

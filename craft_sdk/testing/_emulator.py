@@ -28,11 +28,10 @@ from http import HTTPStatus
 from typing import Any, Final, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote
 
-import httpx
-
 from .._client import AsyncCraftClient, CraftClient
 from .._clock import Clock
 from .._config import DEFAULT_TIMEOUT
+from .._http import httpx
 from ..webhooks import SIGNATURE_HEADER, sign_webhook
 from ._clock import FakeClock
 from ._server import EmulatorServer

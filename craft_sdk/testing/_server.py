@@ -17,8 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-import httpx
 from typing_extensions import Self
+
+from .._http import httpx
 
 if TYPE_CHECKING:
     from ._emulator import CraftEmulator
