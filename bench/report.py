@@ -67,6 +67,25 @@ def tasks_table(summary: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def pool_table(summary: dict[str, Any]) -> str:
+    by_limits = summary["cost_by_pool_limits"]
+    columns = list(next(iter(by_limits.values())))
+    header = [
+        "64 tasks, pool limits (connections / keep-alive)",
+        *(f"{name}: CPU µs/get" for name in columns),
+        *(f"{name}: wall µs/get" for name in columns),
+    ]
+    rows = [
+        [
+            label,
+            *(f"{costs[name]['cpu_us']:.0f}" for name in columns),
+            *(f"{costs[name]['wall_us']:.0f}" for name in columns),
+        ]
+        for label, costs in by_limits.items()
+    ]
+    return table(header, rows)
+
+
 def memory_table(summary: dict[str, Any], verdicts: dict[str, dict[str, Any]]) -> str:
     rows = []
     for name, figures in summary["memory"].items():
@@ -157,11 +176,13 @@ def render(summary: dict[str, Any]) -> str:
         "",
         f"httpx2: {summary['httpx2']} (an extra floor column)"
         if summary["httpx2"]
-        else "httpx2: not installed, so no httpx2 column (the bench does not install it).",
+        else "httpx2: not installed (it needs Python 3.11 or later), so no httpx2 column.",
         f"Server: {server['requests']:,} requests at {server['cpu_us_per_request']:.0f} µs of "
         "its own CPU each, in its own process.",
         "",
         tasks_table(summary),
+        "",
+        pool_table(summary),
         "",
         memory_table(summary, verdicts),
         "",

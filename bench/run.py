@@ -263,6 +263,10 @@ def measure(plan: Plan) -> dict[str, Any]:
         summary["cpu_by_tasks"] = throughput.cpu_by_tasks(
             server.base_url, plan.tasks_levels, plan.tasks_ops, plan.tasks_rounds
         )
+        log(f"get with 64 tasks, for {len(throughput.POOL_LIMITS)} connection-pool limits")
+        summary["cost_by_pool_limits"] = throughput.cost_by_pool_limits(
+            server.base_url, plan.tasks_ops, plan.tasks_rounds
+        )
         for mode in ("sync", "async"):
             log(f"iterating {plan.iterate_items:,} projects ({mode})")
             summary["memory"][f"iterate.{mode}"] = memory.iterate(

@@ -358,3 +358,57 @@ def cpu_by_tasks(
     """Client CPU µs per `projects.get` (SDK) and per GET + json() (httpx) as the number of
     tasks sharing one async client grows: how httpx's pool scales, beside the SDK."""
     return asyncio.run(_cpu_by_tasks(base_url, levels, ops, rounds))
+
+
+# Connection-pool limits for the pool table: (max_connections, max_keepalive_connections).
+POOL_LIMITS: Final = {
+    "100 / 20 (httpx's default)": (100, 20),
+    "64 / 64": (64, 64),
+    "32 / 32": (32, 32),
+    "16 / 16": (16, 16),
+}
+
+
+async def _cost_by_pool_limits(
+    base_url: str, ops: int, rounds: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    urls, headers = Urls(base_url), sdk_headers(base_url)
+    schedule = Schedule(min_rounds=rounds, max_rounds=rounds, seconds=0)
+    libraries = {"httpx": httpx, **({"httpx2": lib} if (lib := httpx2_module()) else {})}
+    by_limits: dict[str, dict[str, dict[str, float]]] = {}
+    for label, (connections, keepalive) in POOL_LIMITS.items():
+        columns: dict[str, Any] = {}
+        clients: list[Any] = []
+        for name, library in libraries.items():
+            limits = library.Limits(**_limits(connections, keepalive))
+            clients.append(library.AsyncClient(headers=headers, limits=limits))
+            columns[f"{name} + json"] = AsyncJsonFloor(clients[-1], urls).get
+        # The SDK on an httpx client with these limits: the SDK's own pool is httpx's default.
+        clients.append(httpx.AsyncClient(limits=httpx.Limits(**_limits(connections, keepalive))))
+        sdk = AsyncCraftClient(api_key=API_KEY, base_url=base_url, http_client=clients[-1])
+        columns["SDK"] = AsyncSdk(sdk).get
+        try:
+            samples = await measure_async(
+                columns, ops, schedule, expected=1, concurrency=CONCURRENCY
+            )
+        finally:
+            for client in clients:
+                await client.aclose()
+        by_limits[label] = {
+            name: {
+                "cpu_us": round(statistics.median(s.cpu for s in runs) / ops * 1e6, 1),
+                "wall_us": round(statistics.median(s.wall for s in runs) / ops * 1e6, 1),
+            }
+            for name, runs in samples.items()
+        }
+    return by_limits
+
+
+def _limits(connections: int, keepalive: int) -> dict[str, int]:
+    return {"max_connections": connections, "max_keepalive_connections": keepalive}
+
+
+def cost_by_pool_limits(base_url: str, ops: int, rounds: int) -> dict[str, Any]:
+    """Client CPU and wall µs per get with 64 tasks sharing one async client, for each of
+    `POOL_LIMITS`: how the pool's size changes what concurrency costs (encode/httpx#3215)."""
+    return asyncio.run(_cost_by_pool_limits(base_url, ops, rounds))
