@@ -363,6 +363,7 @@ def cpu_by_tasks(
 # Connection-pool limits for the pool table: (max_connections, max_keepalive_connections).
 POOL_LIMITS: Final = {
     "100 / 20 (httpx's default)": (100, 20),
+    "100 / 100": (100, 100),
     "64 / 64": (64, 64),
     "32 / 32": (32, 32),
     "16 / 16": (16, 16),

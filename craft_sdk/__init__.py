@@ -265,8 +265,12 @@ def _present_as_public(value: object) -> None:
         value.__module__ = "craft_sdk"
 
 
+def _present_loaded_names_as_public() -> None:
+    # The names imported above; the lazy ones are presented as `__getattr__` loads them.
+    for name in __all__:
+        if name in globals():
+            _present_as_public(globals()[name])
+
+
 _setup_logging()
-for _name in __all__:
-    if _name in globals():
-        _present_as_public(globals()[_name])
-del _name
+_present_loaded_names_as_public()

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final, TypeAlias, Union
+from typing import BinaryIO, Final, TypeAlias, Union, cast
 
 from ._http import httpx
 
@@ -33,6 +33,11 @@ BINARY_TYPE: Final = "application/octet-stream"
 
 class Upload:
     """A request body, replayable when its source allows, with progress reporting."""
+
+    content_type: str
+    """Text is sent as UTF-8 `text/plain`, anything else as `application/octet-stream`."""
+    size: int | None
+    """The body's length in bytes; None when the source cannot tell (a pipe)."""
 
     def __init__(self, content: FileContent, on_progress: ProgressCallback | None = None) -> None:
         self._on_progress = on_progress
@@ -243,7 +248,7 @@ def expected_size(response: httpx.Response) -> int | None:
 
 def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
     while chunk := source.read(CHUNK_SIZE):
-        if not isinstance(chunk, bytes):
+        if not isinstance(cast(object, chunk), bytes):  # a text file passed as BinaryIO
             raise TypeError("the file must be opened in binary mode ('rb'), not text mode")
         yield chunk
 

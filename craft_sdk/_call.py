@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 from urllib.parse import quote
 
 from ._body import Download, Upload
@@ -38,7 +38,7 @@ class Call(Generic[T]):
     json: Any = None
     content: Upload | None = None
     """A raw request body (a file write), sent as it streams."""
-    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
     authenticated: bool = True
     """False for the OAuth token endpoint, which takes the app's credentials in the body."""
     download: Download | None = None
@@ -49,7 +49,7 @@ class Call(Generic[T]):
 
         A copy of the fields as they are: `dataclasses.replace` would run every field through
         `__init__` again, which costs more than the rest of moving to the next page."""
-        copy = object.__new__(Call)
+        copy = cast("Call[T]", object.__new__(Call))
         copy.__dict__.update(self.__dict__, params=params)
         return copy
 
@@ -101,7 +101,7 @@ def quote_segment(segment: str) -> str:
 
 def check_segment(segment: str, *, what: str = "id") -> str:
     """Return `segment` if it can stand as one path segment, else raise `ValueError`."""
-    if not isinstance(segment, str):
+    if not isinstance(cast(object, segment), str):  # checked: untyped code may pass anything
         raise TypeError(f"{what} must be a str, not {type(segment).__name__}")
     if segment in ("", ".", ".."):
         raise ValueError(f"{what} must not be empty, '.' or '..' (got {segment!r})")

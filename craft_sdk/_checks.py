@@ -1,11 +1,16 @@
 """Argument checks shared by the call builders: they run before anything is sent, and raise
-`TypeError` / `ValueError` naming the argument (and, for choices, the allowed values)."""
+`TypeError` / `ValueError` naming the argument (and, for choices, the allowed values).
+
+Types are checked at run time although the annotations promise them, since untyped code may pass
+anything; `isinstance(cast(object, value), ...)` tells type checkers the check is meant."""
 
 from __future__ import annotations
 
+from typing import cast
+
 
 def check_text(what: str, value: str, *, max_length: int | None, empty: bool = False) -> str:
-    if not isinstance(value, str):
+    if not isinstance(cast(object, value), str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if not empty and not value.strip():
         raise ValueError(f"{what} must not be empty")
@@ -21,7 +26,7 @@ def check_choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
 
 
 def check_int(what: str, value: int, *, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(cast(object, value), int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     if value < minimum or (maximum is not None and value > maximum):
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"

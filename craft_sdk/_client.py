@@ -47,6 +47,7 @@ from ._transport import (
 )
 from ._types import NOT_GIVEN, NotGiven
 from .models import User
+from .resources._base import AsyncSender, SyncSender
 from .resources.deployments import AsyncDeployments, Deployments
 from .resources.files import AsyncFiles, Files
 from .resources.me import me
@@ -120,7 +121,7 @@ class _BaseClient(Generic[HttpClientT]):
         clock: Clock | None,
         **options: Any,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, self._http_class):
+        if http_client is not None and not isinstance(cast(object, http_client), self._http_class):
             raise CraftError(
                 f"http_client must be an httpx.{self._http_class.__name__}, not "
                 f"{type(http_client).__name__}; CraftClient takes an httpx.Client and "
@@ -383,10 +384,11 @@ class CraftClient(_BaseClient[httpx.Client]):
 
     def _init(self, config: ClientConfig, http: httpx.Client, **shared: Any) -> None:
         super()._init(config, http, **shared)
-        self.projects = Projects(self)
-        self.files = Files(self)
-        self.deployments = Deployments(self)
-        self.oauth = OAuth(self)
+        sender = SyncSender(self._send, self._paginate, self._run, self._send_many, self._clock)
+        self.projects = Projects(sender)
+        self.files = Files(sender)
+        self.deployments = Deployments(sender)
+        self.oauth = OAuth(sender)
 
     def me(self) -> User:
         """The user the API key belongs to.
@@ -413,12 +415,11 @@ class CraftClient(_BaseClient[httpx.Client]):
         """
         from tenacity import Retrying
 
-        replay: CraftError | None = first_error
+        replay = [first_error]  # raised once, inside tenacity's first attempt
         for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                if replay is not None:
-                    error, replay = replay, None
-                    raise error
+                if replay:
+                    raise replay.pop()
                 return self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -440,6 +441,7 @@ class CraftClient(_BaseClient[httpx.Client]):
                     read_body(response, self._config.max_response_bytes)
         finally:
             self._release(response)
+        assert response is not None  # None only when the try block raised
         return self._finish(call, response)
 
     def _run(self, flow: Flow[T]) -> T:
@@ -577,10 +579,11 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     def _init(self, config: ClientConfig, http: httpx.AsyncClient, **shared: Any) -> None:
         super()._init(config, http, **shared)
-        self.projects = AsyncProjects(self)
-        self.files = AsyncFiles(self)
-        self.deployments = AsyncDeployments(self)
-        self.oauth = AsyncOAuth(self)
+        sender = AsyncSender(self._send, self._paginate, self._run, self._send_many, self._clock)
+        self.projects = AsyncProjects(sender)
+        self.files = AsyncFiles(sender)
+        self.deployments = AsyncDeployments(sender)
+        self.oauth = AsyncOAuth(sender)
 
     async def me(self) -> User:
         """The user the API key belongs to.
@@ -603,13 +606,12 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         """Send `call` again for as long as the retry policy allows (see `CraftClient._retry`)."""
         from tenacity import AsyncRetrying
 
-        replay: CraftError | None = first_error
+        replay = [first_error]  # raised once, inside tenacity's first attempt
         retrying = AsyncRetrying(sleep=self._clock.asleep, **self._retry_policy(call, deadline))
         async for attempt in retrying:
             with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                if replay is not None:
-                    error, replay = replay, None
-                    raise error
+                if replay:
+                    raise replay.pop()
                 return await self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -631,6 +633,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     await aread_body(response, self._config.max_response_bytes)
         finally:
             self._release(response)
+        assert response is not None  # None only when the try block raised
         return self._finish(call, response)
 
     async def _run(self, flow: Flow[T]) -> T:

@@ -12,7 +12,7 @@ import ipaddress
 import math
 import os
 from collections.abc import Callable, Mapping
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 from ._errors import CraftError
 from ._http import httpx
@@ -59,7 +59,7 @@ class Secret:
         """The key; for a function, its current answer, checked like a key given directly."""
         if isinstance(self._value, str):
             return self._value
-        key = self._value()
+        key = cast(object, self._value())  # checked: the caller's function may return anything
         if not isinstance(key, str) or not key.strip() or not _is_header_safe(key):
             raise CraftError(
                 "The api_key function returned no usable key: it must return a non-empty str of "
@@ -152,21 +152,23 @@ class ClientConfig:
 def resolve_api_key(api_key: ApiKey | None) -> ApiKey:
     if callable(api_key) and not isinstance(api_key, str):
         return api_key  # called, and checked, for each request
-    if api_key is None:
-        api_key = os.environ.get(API_KEY_ENV)
-    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
+    return _checked_key(os.environ.get(API_KEY_ENV) if api_key is None else api_key)
+
+
+def _checked_key(key: object) -> str:
+    if key is None or (isinstance(key, str) and not key.strip()):
         raise CraftError(
             f"No Craft API key: pass api_key=... or set the {API_KEY_ENV} environment variable. "
             "Create a key under Account Settings > API Keys."
         )
-    if not isinstance(api_key, str):
-        raise CraftError(f"api_key must be a str, not {type(api_key).__name__}.")
-    if not _is_header_safe(api_key):
+    if not isinstance(key, str):
+        raise CraftError(f"api_key must be a str, not {type(key).__name__}.")
+    if not _is_header_safe(key):
         raise CraftError(
             "The API key contains a character that cannot go in an HTTP header (a line break, "
             "NUL, another control character or non-ASCII text); check for a stray newline."
         )
-    return api_key
+    return key
 
 
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
@@ -205,7 +207,7 @@ def resolve_max_retry_wait(max_retry_wait: float) -> float:
     return _positive_seconds("max_retry_wait", max_retry_wait, zero_allowed=True)
 
 
-def _positive_seconds(what: str, value: float, *, zero_allowed: bool) -> float:
+def _positive_seconds(what: str, value: object, *, zero_allowed: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CraftError(f"{what} must be a number of seconds, not {value!r}.")
     if not _is_finite(value) or value < 0 or (value == 0 and not zero_allowed):
@@ -214,13 +216,13 @@ def _positive_seconds(what: str, value: float, *, zero_allowed: bool) -> float:
     return float(value)
 
 
-def resolve_max_retries(max_retries: int) -> int:
+def resolve_max_retries(max_retries: object) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise CraftError(f"max_retries must be a whole number >= 0, not {max_retries!r}.")
     return max_retries
 
 
-def resolve_max_response_bytes(max_response_bytes: int) -> int:
+def resolve_max_response_bytes(max_response_bytes: object) -> int:
     if (
         isinstance(max_response_bytes, bool)
         or not isinstance(max_response_bytes, int)
@@ -234,7 +236,8 @@ def resolve_max_response_bytes(max_response_bytes: int) -> int:
 
 def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:
     checked: dict[str, str] = {}
-    for name, value in headers.items():
+    # Annotated as str, but checked: untyped code may pass anything.
+    for name, value in cast("Mapping[object, object]", headers).items():
         if not isinstance(name, str) or not name or not set(name) <= _TOKEN_CHARS:
             raise CraftError(f"default_headers has an invalid header name: {name!r}.")
         if name.lower() in _RESERVED_HEADERS:

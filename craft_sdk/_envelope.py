@@ -18,6 +18,7 @@ import pydantic
 from ._errors import APIError, APIResponseValidationError, RateLimitError, error_class
 from ._http import httpx
 from ._retry import server_requested_wait
+from ._types import json_object
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -29,10 +30,13 @@ def read_envelope(response: httpx.Response) -> dict[str, Any]:
     """The envelope of a successful answer, or raise the error it describes."""
     if not response.is_success:
         raise error_from_response(response)
-    body = _decode_json(response)
-    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
+    decoded = _decode_json(response)
+    body = json_object(decoded)
+    if body is None or not isinstance(body.get("success"), bool):
         raise APIResponseValidationError(
-            "The API's answer is not the {success, data} envelope.", response=response, body=body
+            "The API's answer is not the {success, data} envelope.",
+            response=response,
+            body=decoded,
         )
     if body["success"] is not True:
         raise error_from_response(response, body)
@@ -43,14 +47,22 @@ def read_envelope(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-@functools.cache
 def data(model: type[M]) -> Callable[[httpx.Response], M]:
     """A parser that reads the envelope's `data` as a `model` (one per model, made once)."""
+    return cast("Callable[[httpx.Response], M]", _data_parser(model))
 
-    def parse(response: httpx.Response) -> M:
+
+# Not generic itself: under functools.cache a generic function's type parameter is lost, which
+# is why `data` above says what the parser returns.
+@functools.cache
+def _data_parser(
+    model: type[pydantic.BaseModel],
+) -> Callable[[httpx.Response], pydantic.BaseModel]:
+    def parse(response: httpx.Response) -> pydantic.BaseModel:
         if response.is_success:  # the fast path: one pass over the bytes, in pydantic's core
             try:
-                return cast(M, envelope_type(model).model_validate_json(response.content).data)
+                envelope = envelope_type(model).model_validate_json(response.content)
+                return cast(pydantic.BaseModel, envelope.data)
             except pydantic.ValidationError:
                 pass  # the slow path below says exactly what is wrong
         body = read_envelope(response)
@@ -104,12 +116,13 @@ def error_from_response(response: httpx.Response, body: object = ...) -> APIErro
     """The typed error an error answer stands for; never raises on a malformed body."""
     if body is ...:
         body = _decode_json_leniently(response)
-    error = body.get("error") if isinstance(body, dict) else None
-    fields: Mapping[str, Any] = error if isinstance(error, dict) else {}
-    if isinstance(error, str) and isinstance(body, dict):
+    envelope = json_object(body) or {}
+    error = envelope.get("error")
+    fields: Mapping[str, Any] = json_object(error) or {}
+    if isinstance(error, str):
         # The OAuth token endpoint's form (RFC 6749 section 5.2): {"error": "invalid_grant",
         # "error_description": "..."}.
-        fields = {"code": error, "message": body.get("error_description")}
+        fields = {"code": error, "message": envelope.get("error_description")}
     code = _str_or_none(fields.get("code"))
     message = _str_or_none(fields.get("message")) or _describe_status(response)
     details = fields.get("details")
@@ -117,7 +130,7 @@ def error_from_response(response: httpx.Response, body: object = ...) -> APIErro
     kwargs: dict[str, Any] = {
         "status_code": response.status_code,
         "code": code,
-        "details": details if isinstance(details, dict) else None,
+        "details": json_object(details),
         "request_id": request_id_of(response),
         "body": body,
         "response": response,

@@ -57,7 +57,10 @@ def page_of(model: type[M]) -> Callable[[httpx.Response], PageData[M]]:
             )
         pagination = body.get("pagination")
         return PageData(
-            items=[validate(model, item, response=response, body=body) for item in items],
+            items=[
+                validate(model, item, response=response, body=body)
+                for item in cast("list[object]", items)  # JSON values, each validated here
+            ],
             pagination=None
             if pagination is None
             else validate(Pagination, pagination, response=response, body=body),

@@ -230,7 +230,9 @@ def read_body(response: httpx.Response, max_bytes: int) -> None:
     """`response.read()`, refusing a body that decodes to more than `max_bytes`."""
     size = _DecodedSize(response, max_bytes)
     try:
-        response._content = b"".join(map(size.count, response.iter_bytes()))
+        body = b"".join(map(size.count, response.iter_bytes()))
+        # Kept where read() keeps it, for `response.content`; httpx has no public setter.
+        response._content = body  # pyright: ignore[reportPrivateUsage]
     finally:
         # Closed whichever way the read ended: a body left half read cannot share the connection
         # again, and httpx sets `response.elapsed` (logged) only on closing.
@@ -241,7 +243,9 @@ async def aread_body(response: httpx.Response, max_bytes: int) -> None:
     """`response.aread()`, refusing a body that decodes to more than `max_bytes`."""
     size = _DecodedSize(response, max_bytes)
     try:
-        response._content = b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
+        body = b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
+        # Kept where aread() keeps it, for `response.content`; httpx has no public setter.
+        response._content = body  # pyright: ignore[reportPrivateUsage]
     finally:
         await response.aclose()
 

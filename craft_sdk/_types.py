@@ -1,8 +1,8 @@
-"""Small shared types."""
+"""Small shared types, and `json_object` for reading decoded JSON."""
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal, cast
 
 
 class NotGiven:
@@ -29,3 +29,12 @@ NOT_GIVEN: Final = NotGiven()
 """The default of a parameter that may be left out or set to `None`, such as `description` in
 `projects.update`: leaving it out changes nothing, while `None` clears the field. Falsy; test
 for it with `is NOT_GIVEN`."""
+
+
+def json_object(value: object) -> dict[str, Any] | None:
+    """`value` as a JSON object, or None when it is something else.
+
+    `isinstance(value, dict)` alone leaves the keys and values of unknown type; a dict that
+    `json.loads` made has str keys and JSON values, which is what this says.
+    """
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None

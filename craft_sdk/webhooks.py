@@ -21,9 +21,9 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias, cast
 
 import pydantic
 
@@ -33,6 +33,7 @@ from ._errors import (
     WebhookSignatureMissingError,
     WebhookTimestampError,
 )
+from ._types import json_object
 from .models.events import KNOWN_EVENTS, UnknownWebhookEvent, WebhookEvent
 
 SIGNATURE_HEADER: Final = "X-Craft-Signature"
@@ -53,6 +54,17 @@ WebhookSecret: TypeAlias = str | bytes
 """A webhook secret from your Craft webhook settings: a str (used as its UTF-8 bytes) or bytes."""
 Secrets: TypeAlias = WebhookSecret | Sequence[WebhookSecret]
 """One secret, or several while rotating (any of them may have signed)."""
+
+
+class HeaderItems(Protocol):
+    """A request's headers as your web framework hands them over: a dict, or any object whose
+    `items()` gives (name, value) pairs, such as the headers of Starlette and FastAPI, Flask
+    (werkzeug, which is not a mapping), Django or httpx."""
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """The headers as (name, value) pairs."""
+        ...
+
 
 _RAW_BODY_HINT: Final = (
     "pass the raw request body as bytes, exactly as received: `await request.body()` in "
@@ -126,7 +138,7 @@ def construct_event(
     signature: str | None = None,
     secret: Secrets | None = None,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: HeaderItems | None = None,
     tolerance: float | None = None,
     now: float | datetime | None = None,
 ) -> WebhookEvent:
@@ -139,8 +151,8 @@ def construct_event(
             `headers`.
         secret: The webhook secret, or several while rotating. Defaults to the
             `CRAFT_WEBHOOK_SECRET` environment variable.
-        headers: The request's headers (any mapping; the name is matched in any case), used when
-            `signature` is None.
+        headers: The request's headers, as your framework holds them (see `HeaderItems`; the
+            name is matched in any case), used when `signature` is None.
         tolerance: Seconds: a body whose signed `timestamp` is older than that, or further
             ahead than that, is rejected (`0` means exactly now). None, the default, turns the
             check off.
@@ -167,7 +179,8 @@ def construct_event(
             raise ValueError(f"No webhook secret: pass secret=... or set {SECRET_ENV}.")
     if signature is None and headers is not None:
         signature = _header(headers, SIGNATURE_HEADER)
-    if signature is None or (isinstance(signature, str) and not signature.strip()):
+    # Checked at run time too: a header value, or untyped code, may hand over something else.
+    if signature is None or (isinstance(cast(object, signature), str) and not signature.strip()):
         raise WebhookSignatureMissingError(f"The delivery has no {SIGNATURE_HEADER} header.")
     if not verify_webhook(payload, signature, secret):
         raise WebhookSignatureMismatchError(
@@ -192,7 +205,7 @@ def _payload_bytes(payload: Payload) -> bytes | None:
     """The body as bytes; None for a str that no UTF-8 body could have produced."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return bytes(payload)
-    if isinstance(payload, str):
+    if isinstance(cast(object, payload), str):  # else not the raw body: already parsed
         try:
             return payload.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: not a body that arrived over HTTP
@@ -203,14 +216,15 @@ def _payload_bytes(payload: Payload) -> bytes | None:
     )
 
 
-def _secret_keys(secret: Secrets, *, allow_several: bool) -> list[bytes]:
-    several = isinstance(secret, Sequence) and not isinstance(secret, (str, bytes))
-    if several and not allow_several:
-        raise TypeError("sign_webhook takes one secret, not a list")
-    secrets = list(secret) if several else [secret]
+def _secret_keys(secret: object, *, allow_several: bool) -> list[bytes]:
+    secrets: list[object] = [secret]
+    if isinstance(secret, Sequence) and not isinstance(secret, (str, bytes)):
+        if not allow_several:
+            raise TypeError("sign_webhook takes one secret, not a list")
+        secrets = list(cast("Sequence[object]", secret))
     if not secrets:
         raise ValueError("No webhook secret: the list of secrets is empty.")
-    keys = []
+    keys: list[bytes] = []
     for one in secrets:
         if isinstance(one, str):
             one = one.encode("utf-8")
@@ -238,7 +252,7 @@ def _signatures(header: object) -> list[bytes]:
     parts = header.split(",")
     if len(parts) > MAX_SIGNATURES:
         return []
-    digests = []
+    digests: list[bytes] = []
     for part in parts:
         part = part.strip()
         if part[: len(_PREFIX)].lower() != _PREFIX:
@@ -249,26 +263,26 @@ def _signatures(header: object) -> list[bytes]:
     return digests
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def _header(headers: HeaderItems, name: str) -> str | None:
     wanted = name.lower()
     for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == wanted:
+        if isinstance(cast(object, key), str) and key.lower() == wanted:  # a dict may hold any key
             return value
     return None
 
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body)
+        parsed = json_object(json.loads(body))
     except (ValueError, RecursionError):
         raise WebhookPayloadError("The webhook body is not JSON.") from None
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("event"), str):
+    if parsed is None or not isinstance(parsed.get("event"), str):
         raise WebhookPayloadError('The webhook body is not an object with an "event" name.')
     return parsed
 
 
 def _check_freshness(
-    timestamp: datetime | None, tolerance: float, now: float | datetime | None
+    timestamp: datetime | None, tolerance: object, now: float | datetime | None
 ) -> None:
     if (
         isinstance(tolerance, bool)

@@ -4,7 +4,7 @@ kept, and timestamps that are always timezone-aware."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetPydanticSchema
 from pydantic.alias_generators import to_camel
@@ -47,7 +47,7 @@ class CraftModel(BaseModel):
     """Base of every API object: attributes in snake_case, fields the SDK does not know yet kept
     (under their wire names, in `model_extra`), `to_dict()` back in the API's own spelling."""
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="allow",

@@ -1,7 +1,12 @@
-"""What a resource needs from its client: a way to send a `Call`."""
+"""What a resource needs from its client: the client's ways to send a `Call`, and its clock.
+
+The client makes its resources (in `_init`) with a `SyncSender` or `AsyncSender` of its own
+bound methods, so a resource sends with `self._send(...)` without reaching into the client.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
@@ -15,60 +20,104 @@ from .._pagination import AsyncPaginator, PageData, SyncPage
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
+# The shapes of the client's methods. Protocols rather than `Callable[...]`, because each method
+# is generic: `send` returns whatever the call it is given reads.
 
-class SyncSender(Protocol):
-    _clock: Clock
 
-    def _send(self, call: Call[T]) -> T: ...
+class Send(Protocol):
+    def __call__(self, call: Call[T], /) -> T: ...
 
-    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> SyncPage[M]: ...
 
-    def _run(self, flow: Flow[T]) -> T: ...
+class Paginate(Protocol):
+    def __call__(self, call: Call[PageData[M]], max_items: int | None, /) -> SyncPage[M]: ...
 
-    def _send_many(
+
+class Run(Protocol):
+    def __call__(self, flow: Flow[T], /) -> T: ...
+
+
+class SendMany(Protocol):
+    def __call__(
         self,
         calls: Mapping[str, Call[T]],
         concurrency: int,
         on_progress: Callable[[int, int], None] | None,
+        /,
     ) -> dict[str, T]: ...
 
 
-class AsyncSender(Protocol):
-    _clock: Clock
+class AsyncSend(Protocol):
+    async def __call__(self, call: Call[T], /) -> T: ...
 
-    async def _send(self, call: Call[T]) -> T: ...
 
-    def _paginate(self, call: Call[PageData[M]], max_items: int | None) -> AsyncPaginator[M]: ...
+class AsyncPaginate(Protocol):
+    def __call__(self, call: Call[PageData[M]], max_items: int | None, /) -> AsyncPaginator[M]: ...
 
-    async def _run(self, flow: Flow[T]) -> T: ...
 
-    async def _send_many(
+class AsyncRun(Protocol):
+    async def __call__(self, flow: Flow[T], /) -> T: ...
+
+
+class AsyncSendMany(Protocol):
+    async def __call__(
         self,
         calls: Mapping[str, Call[T]],
         concurrency: int,
         on_progress: Callable[[int, int], None] | None,
+        /,
     ) -> dict[str, T]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncSender:
+    """How `CraftClient` sends: its `_send`, `_paginate`, `_run` and `_send_many`, bound to it,
+    and its clock."""
+
+    send: Send
+    paginate: Paginate
+    run: Run
+    send_many: SendMany
+    clock: Clock
+
+
+@dataclasses.dataclass(frozen=True)
+class AsyncSender:
+    """How `AsyncCraftClient` sends, like `SyncSender`."""
+
+    send: AsyncSend
+    paginate: AsyncPaginate
+    run: AsyncRun
+    send_many: AsyncSendMany
+    clock: Clock
 
 
 class SyncResource:
     """A group of API calls on `CraftClient`, such as `client.projects`."""
 
-    def __init__(self, client: SyncSender) -> None:
+    def __init__(self, sender: SyncSender) -> None:
         """Made by the client; reach it as an attribute of one, not by constructing it.
 
         Args:
-            client: The client that sends the calls.
+            sender: How the client sends the calls.
         """
-        self._client = client
+        self._send = sender.send
+        self._paginate = sender.paginate
+        self._run = sender.run
+        self._send_many = sender.send_many
+        self._clock = sender.clock
 
 
 class AsyncResource:
     """A group of API calls on `AsyncCraftClient`, such as `client.projects`."""
 
-    def __init__(self, client: AsyncSender) -> None:
+    def __init__(self, sender: AsyncSender) -> None:
         """Made by the client; reach it as an attribute of one, not by constructing it.
 
         Args:
-            client: The client that sends the calls.
+            sender: How the client sends the calls.
         """
-        self._client = client
+        self._send = sender.send
+        self._paginate = sender.paginate
+        self._run = sender.run
+        self._send_many = sender.send_many
+        self._clock = sender.clock

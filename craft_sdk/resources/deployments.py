@@ -88,7 +88,7 @@ def _wait(
         interval = min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
 
 
-def _check_seconds(what: str, value: float) -> None:
+def _check_seconds(what: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
     if not (math.isfinite(value) and value > 0):
@@ -119,7 +119,7 @@ class Deployments(SyncResource):
                 empty, "." or ".." (`TypeError` when not a str), before anything is sent.
             APIError: The API refused (`NotFoundError` for an unknown project).
         """
-        return self._client._send(_create(project_id, environment))
+        return self._send(_create(project_id, environment))
 
     def list(
         self,
@@ -146,7 +146,7 @@ class Deployments(SyncResource):
                 empty, "." or ".." (`TypeError` for a value of the wrong type).
         """
         call = _list(project_id, page=page, limit=limit)
-        return self._client._paginate(call, max_items)
+        return self._paginate(call, max_items)
 
     def get(self, project_id: str, deployment_id: str) -> Deployment:
         """One deployment.
@@ -161,7 +161,7 @@ class Deployments(SyncResource):
         Raises:
             NotFoundError: No such project or deployment.
         """
-        return self._client._send(_get(project_id, deployment_id))
+        return self._send(_get(project_id, deployment_id))
 
     def cancel(self, project_id: str, deployment_id: str) -> Deployment:
         """Cancel a deployment that is still queued or building.
@@ -180,7 +180,7 @@ class Deployments(SyncResource):
             APIError: The API refused; the emulator answers `ConflictError` for a deployment
                 that is already final.
         """
-        return self._client._send(_cancel(project_id, deployment_id))
+        return self._send(_cancel(project_id, deployment_id))
 
     def wait(
         self,
@@ -219,8 +219,8 @@ class Deployments(SyncResource):
             ValueError: `timeout` or `poll_interval` is not positive and finite (`TypeError`
                 when not a number), before the first poll.
         """
-        options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
-        return self._client._run(_wait(project_id, deployment_id, *options))
+        options = (timeout, poll_interval, on_status, raise_on_failure, self._clock)
+        return self._run(_wait(project_id, deployment_id, *options))
 
 
 class AsyncDeployments(AsyncResource):
@@ -247,7 +247,7 @@ class AsyncDeployments(AsyncResource):
                 empty, "." or ".." (`TypeError` when not a str), before anything is sent.
             APIError: The API refused (`NotFoundError` for an unknown project).
         """
-        return await self._client._send(_create(project_id, environment))
+        return await self._send(_create(project_id, environment))
 
     def list(
         self,
@@ -275,7 +275,7 @@ class AsyncDeployments(AsyncResource):
                 empty, "." or ".." (`TypeError` for a value of the wrong type).
         """
         call = _list(project_id, page=page, limit=limit)
-        return self._client._paginate(call, max_items)
+        return self._paginate(call, max_items)
 
     async def get(self, project_id: str, deployment_id: str) -> Deployment:
         """One deployment.
@@ -290,7 +290,7 @@ class AsyncDeployments(AsyncResource):
         Raises:
             NotFoundError: No such project or deployment.
         """
-        return await self._client._send(_get(project_id, deployment_id))
+        return await self._send(_get(project_id, deployment_id))
 
     async def cancel(self, project_id: str, deployment_id: str) -> Deployment:
         """Cancel a deployment that is still queued or building.
@@ -309,7 +309,7 @@ class AsyncDeployments(AsyncResource):
             APIError: The API refused; the emulator answers `ConflictError` for a deployment
                 that is already final.
         """
-        return await self._client._send(_cancel(project_id, deployment_id))
+        return await self._send(_cancel(project_id, deployment_id))
 
     async def wait(
         self,
@@ -348,8 +348,8 @@ class AsyncDeployments(AsyncResource):
             ValueError: `timeout` or `poll_interval` is not positive and finite (`TypeError`
                 when not a number), before the first poll.
         """
-        options = (timeout, poll_interval, on_status, raise_on_failure, self._client._clock)
-        return await self._client._run(_wait(project_id, deployment_id, *options))
+        options = (timeout, poll_interval, on_status, raise_on_failure, self._clock)
+        return await self._run(_wait(project_id, deployment_id, *options))
 
 
 __all__ = ["AsyncDeployments", "Deployments"]

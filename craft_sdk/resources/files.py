@@ -13,7 +13,7 @@ import binascii
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, cast
 
 from .._body import Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
@@ -23,6 +23,7 @@ from .._errors import APIResponseValidationError
 from .._flow import Flow
 from .._http import httpx
 from .._pagination import PageData, PageIdentity, identity_of, next_call, page_of
+from .._types import json_object
 from ..models import DeletedFile, DownloadedFile, FileEntry
 from ._base import AsyncResource, SyncResource
 
@@ -35,7 +36,7 @@ def file_path(path: str) -> str:
     """A project file path as URL path segments: `/` kept as the separator, each segment
     percent-encoded. Empty segments, `.`, `..`, a leading `/` and backslashes are refused, so a
     path can never reach outside the project's files."""
-    if not isinstance(path, str):
+    if not isinstance(cast(object, path), str):  # checked: untyped code may pass anything
         raise TypeError(f"path must be a str, not {type(path).__name__}")
     if path.startswith("/"):
         raise ValueError(f"path must be relative to the project, without a leading '/': {path!r}")
@@ -122,7 +123,7 @@ def _write_many(
     project_id: str, files: Mapping[str, FileContent], concurrency: int
 ) -> dict[str, Call[FileEntry]]:
     check_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
-    if not isinstance(files, Mapping):
+    if not isinstance(cast(object, files), Mapping):
         raise TypeError(f"files must be a mapping of path to content, not {type(files).__name__}")
     # Every path and body is checked before the first is sent.
     return {path: _write(project_id, path, content, None) for path, content in files.items()}
@@ -138,10 +139,11 @@ def file_content(response: httpx.Response) -> bytes:
         body = json.loads(response.content)
     except (ValueError, RecursionError):
         return response.content  # labelled JSON, but it is the file itself
-    if not (isinstance(body, dict) and isinstance(body.get("success"), bool)):
+    envelope = json_object(body)
+    if envelope is None or not isinstance(envelope.get("success"), bool):
         return response.content  # a JSON file, served as it is
-    data = read_envelope(response)["data"]
-    content = data.get("content") if isinstance(data, dict) else None
+    data = json_object(read_envelope(response)["data"]) or {}
+    content = data.get("content")
     if not isinstance(content, str):
         raise APIResponseValidationError(
             "The API's answer to a file read holds no content.", response=response, body=body
@@ -162,8 +164,7 @@ def _data_dict(response: httpx.Response) -> dict[str, Any]:
         raise error_from_response(response)
     if not response.content or not is_json(response):
         return {}
-    data = read_envelope(response)["data"]
-    return data if isinstance(data, dict) else {}
+    return json_object(read_envelope(response)["data"]) or {}
 
 
 class Files(SyncResource):
@@ -183,7 +184,7 @@ class Files(SyncResource):
         Raises:
             NotFoundError: No such project.
         """
-        return self._client._run(_list(project_id))
+        return self._run(_list(project_id))
 
     def read(self, project_id: str, path: str) -> bytes:
         """A file's content, as bytes, held in memory whole (use `download` for large files).
@@ -202,7 +203,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._client._send(_read(project_id, path))
+        return self._send(_read(project_id, path))
 
     def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
         """A file's content, decoded as text, held in memory whole.
@@ -224,7 +225,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._client._send(_read_text(project_id, path, encoding))
+        return self._send(_read_text(project_id, path, encoding))
 
     def write(
         self,
@@ -261,7 +262,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._client._send(_write(project_id, path, content, on_progress))
+        return self._send(_write(project_id, path, content, on_progress))
 
     def delete(self, project_id: str, path: str) -> DeletedFile:
         """Delete a file.
@@ -279,7 +280,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._client._send(_delete(project_id, path))
+        return self._send(_delete(project_id, path))
 
     def download(
         self,
@@ -315,7 +316,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._client._send(_download(project_id, path, destination, on_progress))
+        return self._send(_download(project_id, path, destination, on_progress))
 
     def write_many(
         self,
@@ -351,7 +352,7 @@ class Files(SyncResource):
                 not a file).
         """
         calls = _write_many(project_id, files, concurrency)
-        return self._client._send_many(calls, concurrency, on_progress)
+        return self._send_many(calls, concurrency, on_progress)
 
 
 class AsyncFiles(AsyncResource):
@@ -371,7 +372,7 @@ class AsyncFiles(AsyncResource):
         Raises:
             NotFoundError: No such project.
         """
-        return await self._client._run(_list(project_id))
+        return await self._run(_list(project_id))
 
     async def read(self, project_id: str, path: str) -> bytes:
         """A file's content, as bytes, held in memory whole (use `download` for large files).
@@ -390,7 +391,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._client._send(_read(project_id, path))
+        return await self._send(_read(project_id, path))
 
     async def read_text(self, project_id: str, path: str, *, encoding: str = "utf-8") -> str:
         """A file's content, decoded as text, held in memory whole.
@@ -412,7 +413,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._client._send(_read_text(project_id, path, encoding))
+        return await self._send(_read_text(project_id, path, encoding))
 
     async def write(
         self,
@@ -449,7 +450,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._client._send(_write(project_id, path, content, on_progress))
+        return await self._send(_write(project_id, path, content, on_progress))
 
     async def delete(self, project_id: str, path: str) -> DeletedFile:
         """Delete a file.
@@ -467,7 +468,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._client._send(_delete(project_id, path))
+        return await self._send(_delete(project_id, path))
 
     async def download(
         self,
@@ -503,7 +504,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._client._send(_download(project_id, path, destination, on_progress))
+        return await self._send(_download(project_id, path, destination, on_progress))
 
     async def write_many(
         self,
@@ -539,7 +540,7 @@ class AsyncFiles(AsyncResource):
                 not a file).
         """
         calls = _write_many(project_id, files, concurrency)
-        return await self._client._send_many(calls, concurrency, on_progress)
+        return await self._send_many(calls, concurrency, on_progress)
 
 
 __all__ = ["AsyncFiles", "Files"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from .._call import Call, api_path
 from .._checks import check_text
 from .._envelope import error_from_response, read_envelope, validate
 from .._http import httpx
 from .._rate_limit import server_time
+from .._types import json_object
 from ..models import Token
 from ._base import AsyncResource, SyncResource
 
@@ -53,10 +53,11 @@ def _token(response: httpx.Response) -> Token:
     if not response.is_success:
         raise error_from_response(response)
     try:
-        body: Any = json.loads(response.content)
+        body: object = json.loads(response.content)
     except (ValueError, RecursionError):
         body = None
-    enveloped = isinstance(body, dict) and isinstance(body.get("success"), bool)
+    envelope = json_object(body)
+    enveloped = envelope is not None and isinstance(envelope.get("success"), bool)
     fields = read_envelope(response)["data"] if enveloped else body
     token = validate(Token, fields, response=response, body=body)
     if token.expires_at is None and token.expires_in is not None:
@@ -98,7 +99,7 @@ class OAuth(SyncResource):
                 code) is in `code`, its description in `message`.
             ValueError: An argument is empty (`TypeError` when not a str), before sending.
         """
-        return self._client._send(_exchange_code(code, redirect_uri, client_id, client_secret))
+        return self._send(_exchange_code(code, redirect_uri, client_id, client_secret))
 
     def refresh_token(self, *, refresh_token: str, client_id: str, client_secret: str) -> Token:
         """Trade a refresh token for new tokens.
@@ -120,7 +121,7 @@ class OAuth(SyncResource):
                 expired refresh token) is in `code`, its description in `message`.
             ValueError: An argument is empty (`TypeError` when not a str), before sending.
         """
-        return self._client._send(_refresh_token(refresh_token, client_id, client_secret))
+        return self._send(_refresh_token(refresh_token, client_id, client_secret))
 
 
 class AsyncOAuth(AsyncResource):
@@ -150,9 +151,7 @@ class AsyncOAuth(AsyncResource):
                 code) is in `code`, its description in `message`.
             ValueError: An argument is empty (`TypeError` when not a str), before sending.
         """
-        return await self._client._send(
-            _exchange_code(code, redirect_uri, client_id, client_secret)
-        )
+        return await self._send(_exchange_code(code, redirect_uri, client_id, client_secret))
 
     async def refresh_token(
         self, *, refresh_token: str, client_id: str, client_secret: str
@@ -176,7 +175,7 @@ class AsyncOAuth(AsyncResource):
                 expired refresh token) is in `code`, its description in `message`.
             ValueError: An argument is empty (`TypeError` when not a str), before sending.
         """
-        return await self._client._send(_refresh_token(refresh_token, client_id, client_secret))
+        return await self._send(_refresh_token(refresh_token, client_id, client_secret))
 
 
 __all__ = ["AsyncOAuth", "OAuth"]

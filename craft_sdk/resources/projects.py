@@ -126,7 +126,7 @@ class Projects(SyncResource):
                 is sent (`TypeError` for a number of the wrong type).
         """
         call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
-        return self._client._paginate(call, max_items)
+        return self._paginate(call, max_items)
 
     def create(
         self, *, name: str, description: str | None = None, template: str | None = None
@@ -151,7 +151,7 @@ class Projects(SyncResource):
             APIError: The API refused, with a `code` such as `INVALID_PROJECT_NAME`,
                 `TEMPLATE_NOT_FOUND` or `PROJECT_LIMIT_EXCEEDED`.
         """
-        return self._client._send(_create(name, description, template))
+        return self._send(_create(name, description, template))
 
     def get(self, project_id: str) -> Project:
         """Fetch one project, with its `settings` and `stats`.
@@ -167,7 +167,7 @@ class Projects(SyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return self._client._send(_get(project_id))
+        return self._send(_get(project_id))
 
     def update(
         self,
@@ -193,9 +193,7 @@ class Projects(SyncResource):
                 before anything is sent (`TypeError` for a value that is not a str).
             NotFoundError: No such project.
         """
-        return self._client._send(
-            _update(project_id, name=name, description=description, status=status)
-        )
+        return self._send(_update(project_id, name=name, description=description, status=status))
 
     def archive(self, project_id: str) -> Project:
         """Archive a project (the same as `update(project_id, status="archived")`).
@@ -211,7 +209,7 @@ class Projects(SyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return self._client._send(_update(project_id, status="archived"))
+        return self._send(_update(project_id, status="archived"))
 
     def unarchive(self, project_id: str) -> Project:
         """Make an archived project active again (`update(project_id, status="active")`).
@@ -227,7 +225,7 @@ class Projects(SyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return self._client._send(_update(project_id, status="active"))
+        return self._send(_update(project_id, status="active"))
 
     def delete(self, project_id: str) -> DeletedProject:
         """Delete a project and all its files, permanently.
@@ -243,7 +241,7 @@ class Projects(SyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return self._client._send(_delete(project_id))
+        return self._send(_delete(project_id))
 
 
 class AsyncProjects(AsyncResource):
@@ -286,7 +284,7 @@ class AsyncProjects(AsyncResource):
                 is sent (`TypeError` for a number of the wrong type).
         """
         call = _list(page=page, limit=limit, status=status, sort=sort, order=order)
-        return self._client._paginate(call, max_items)
+        return self._paginate(call, max_items)
 
     async def create(
         self, *, name: str, description: str | None = None, template: str | None = None
@@ -311,7 +309,7 @@ class AsyncProjects(AsyncResource):
             APIError: The API refused, with a `code` such as `INVALID_PROJECT_NAME`,
                 `TEMPLATE_NOT_FOUND` or `PROJECT_LIMIT_EXCEEDED`.
         """
-        return await self._client._send(_create(name, description, template))
+        return await self._send(_create(name, description, template))
 
     async def get(self, project_id: str) -> Project:
         """Fetch one project, with its `settings` and `stats`.
@@ -327,7 +325,7 @@ class AsyncProjects(AsyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return await self._client._send(_get(project_id))
+        return await self._send(_get(project_id))
 
     async def update(
         self,
@@ -353,7 +351,7 @@ class AsyncProjects(AsyncResource):
                 before anything is sent (`TypeError` for a value that is not a str).
             NotFoundError: No such project.
         """
-        return await self._client._send(
+        return await self._send(
             _update(project_id, name=name, description=description, status=status)
         )
 
@@ -371,7 +369,7 @@ class AsyncProjects(AsyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return await self._client._send(_update(project_id, status="archived"))
+        return await self._send(_update(project_id, status="archived"))
 
     async def unarchive(self, project_id: str) -> Project:
         """Make an archived project active again (`update(project_id, status="active")`).
@@ -387,7 +385,7 @@ class AsyncProjects(AsyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return await self._client._send(_update(project_id, status="active"))
+        return await self._send(_update(project_id, status="active"))
 
     async def delete(self, project_id: str) -> DeletedProject:
         """Delete a project and all its files, permanently.
@@ -403,7 +401,7 @@ class AsyncProjects(AsyncResource):
             ValueError: `project_id` is empty, "." or ".." (`TypeError` when not a str), before
                 anything is sent.
         """
-        return await self._client._send(_delete(project_id))
+        return await self._send(_delete(project_id))
 
 
 def _check_name(name: str) -> str:

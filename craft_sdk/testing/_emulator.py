@@ -25,13 +25,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import parse_qsl, unquote
+
+from typing_extensions import Self
 
 from .._client import AsyncCraftClient, CraftClient
 from .._clock import Clock
 from .._config import DEFAULT_TIMEOUT
 from .._http import httpx
+from .._types import json_object
 from ..webhooks import SIGNATURE_HEADER, sign_webhook
 from ._clock import FakeClock
 from ._server import EmulatorServer
@@ -73,7 +76,7 @@ class _Answer:
     status: int
     body: bytes
     content_type: str = "application/json"
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
 
 
 class _Reject(Exception):
@@ -142,7 +145,10 @@ class _Request:
     body: bytes
 
 
-Handler: TypeAlias = Callable[["CraftEmulator", _Request, list[str]], _Answer]
+E = TypeVar("E", bound="CraftEmulator")
+# What a route names: a method of the emulator, taken from the class body, so generic in the
+# emulator's type (in a method, `self` is any subclass).
+Handler: TypeAlias = Callable[[E, _Request, list[str]], _Answer]
 
 
 class CraftEmulator:
@@ -203,7 +209,7 @@ class CraftEmulator:
         `FakeClock` starting at the current time, which the clients from `client()` share."""
         self.rate_limit = rate_limit
         """Requests per minute, or None for no limit."""
-        self.build_seconds = float(build_seconds)
+        self.build_seconds: float = float(build_seconds)
         """How long a deployment takes on the clock."""
         self.advance_on_poll = advance_on_poll
         """Whether each read of a deployment also moves it one step on."""
@@ -331,8 +337,8 @@ class CraftEmulator:
             options["http_client"] = http_class(transport=self.transport(), timeout=DEFAULT_TIMEOUT)
         client = client_class(**{**self._client_defaults(), **options})
         # The pool was made for this client alone, so closing the client closes it, as it would
-        # without http_client.
-        client._owns_http = own_http
+        # without http_client. (The SDK's own private state, set by the SDK's own test double.)
+        client._owns_http = own_http  # pyright: ignore[reportPrivateUsage]
         return client
 
     def fail_next(
@@ -365,7 +371,7 @@ class CraftEmulator:
         Raises:
             ValueError: `count`, `status` or `delay` is out of range.
         """
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        if isinstance(count, bool) or not isinstance(cast(object, count), int) or count < 1:
             raise ValueError(f"count must be a whole number >= 1; got {count!r}")
         if status is not None and not 400 <= status <= 599:
             raise ValueError(f"status must be an error status (400-599) or None; got {status!r}")
@@ -485,11 +491,11 @@ class CraftEmulator:
                 return fault
         return None
 
-    def _route(self, method: str, raw_path: str) -> tuple[Handler, list[str]] | None:
+    def _route(self, method: str, raw_path: str) -> tuple[Handler[Self], list[str]] | None:
         if not raw_path.startswith(self._prefix + "/"):
             return None
         segments = [_decode(segment) for segment in raw_path[len(self._prefix) + 1 :].split("/")]
-        for route_method, pattern, handler in _ROUTES:
+        for route_method, pattern, handler in self._ROUTES:
             if route_method != method:
                 continue
             arguments = _match(pattern, segments)
@@ -874,26 +880,27 @@ class CraftEmulator:
     def _client_defaults(self) -> dict[str, Any]:
         return {"api_key": self.api_key, "base_url": self.base_url, "clock": self.clock}
 
+    # ---- routes (after the handlers they name) ----------------------------------------------
 
-# A route is (method, pattern, handler); in a pattern "*" is one path parameter and "**" the
-# rest of the path (a file path, one or more segments).
-_ROUTES: Final[tuple[tuple[str, tuple[str, ...], Handler], ...]] = (
-    ("GET", ("me",), CraftEmulator._me),
-    ("POST", ("oauth", "token"), CraftEmulator._token),
-    ("GET", ("projects",), CraftEmulator._list_projects),
-    ("POST", ("projects",), CraftEmulator._create_project),
-    ("GET", ("projects", "*"), CraftEmulator._get_project),
-    ("PATCH", ("projects", "*"), CraftEmulator._update_project),
-    ("DELETE", ("projects", "*"), CraftEmulator._delete_project),
-    ("GET", ("projects", "*", "files"), CraftEmulator._list_files),
-    ("GET", ("projects", "*", "files", "**"), CraftEmulator._read_file),
-    ("PUT", ("projects", "*", "files", "**"), CraftEmulator._write_file),
-    ("DELETE", ("projects", "*", "files", "**"), CraftEmulator._delete_file),
-    ("GET", ("projects", "*", "deployments"), CraftEmulator._list_deployments),
-    ("POST", ("projects", "*", "deployments"), CraftEmulator._create_deployment),
-    ("GET", ("projects", "*", "deployments", "*"), CraftEmulator._get_deployment),
-    ("POST", ("projects", "*", "deployments", "*", "cancel"), CraftEmulator._cancel_deployment),
-)
+    # A route is (method, pattern, handler); in a pattern "*" is one path parameter and "**" the
+    # rest of the path (a file path, one or more segments).
+    _ROUTES: Final = (
+        ("GET", ("me",), _me),
+        ("POST", ("oauth", "token"), _token),
+        ("GET", ("projects",), _list_projects),
+        ("POST", ("projects",), _create_project),
+        ("GET", ("projects", "*"), _get_project),
+        ("PATCH", ("projects", "*"), _update_project),
+        ("DELETE", ("projects", "*"), _delete_project),
+        ("GET", ("projects", "*", "files"), _list_files),
+        ("GET", ("projects", "*", "files", "**"), _read_file),
+        ("PUT", ("projects", "*", "files", "**"), _write_file),
+        ("DELETE", ("projects", "*", "files", "**"), _delete_file),
+        ("GET", ("projects", "*", "deployments"), _list_deployments),
+        ("POST", ("projects", "*", "deployments"), _create_deployment),
+        ("GET", ("projects", "*", "deployments", "*"), _get_deployment),
+        ("POST", ("projects", "*", "deployments", "*", "cancel"), _cancel_deployment),
+    )
 
 
 def _match(pattern: tuple[str, ...], segments: list[str]) -> list[str] | None:
@@ -902,7 +909,7 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> list[str] | None:
     fixed = pattern[:-1] if takes_rest else pattern
     if len(segments) < len(fixed) + takes_rest or (not takes_rest and len(segments) > len(fixed)):
         return None
-    arguments = []
+    arguments: list[str] = []
     for expected, segment in zip(fixed, segments[: len(fixed)], strict=True):
         if expected == "*" and segment:  # an empty segment is no id: /projects/ is no route
             arguments.append(segment)
@@ -959,10 +966,10 @@ def _json_object(
     if optional and not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = json_object(json.loads(body))
     except (ValueError, RecursionError):
         raise _Reject(400, "INVALID_REQUEST", "The request body is not valid JSON.") from None
-    if not isinstance(value, dict):
+    if value is None:
         raise _Reject(400, "INVALID_REQUEST", "The request body must be a JSON object.")
     unknown = [field for field in value if fields is not None and field not in fields]
     if unknown:
@@ -1090,7 +1097,11 @@ def _dumps(value: Any) -> bytes:
 
 def _copy(value: dict[str, Any]) -> dict[str, Any]:
     """A copy deep enough that no answer shares a dict with the state."""
-    return {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
+    copied = dict(value)
+    for key, inner in value.items():
+        if (nested := json_object(inner)) is not None:
+            copied[key] = dict(nested)
+    return copied
 
 
 __all__ = ["CraftEmulator", "WebhookCallback"]

@@ -15,7 +15,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from typing_extensions import Self
 
@@ -154,17 +154,21 @@ class _Server6(_Server):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True  # headers and body go out as separate writes
-    server: _Server
+
+    @property
+    def _server(self) -> _Server:
+        # socketserver types `server` as any BaseServer; this handler only ever runs in a _Server.
+        return cast(_Server, self.server)
 
     def setup(self) -> None:
         super().setup()
-        self.server.track(self.connection, open=True)
+        self._server.track(self.connection, open=True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.track(self.connection, open=False)
+            self._server.track(self.connection, open=False)
 
     def _serve(self) -> None:
         try:
@@ -180,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
             content=body,
         )
         try:
-            response = self.server.emulator.handle(request)
+            response = self._server.emulator.handle(request)
         except httpx.TransportError:
             self.close_connection = True  # an injected drop: no answer at all
             return
@@ -193,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     def _url(self) -> str:
-        address, port = self.server.server_address[:2]
+        address, port = self._server.server_address[:2]
         host = str(address)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{self.path}"
@@ -210,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline(_MAX_LINE).split(b";")[0].strip(), 16)
             if size == 0:
