@@ -36,11 +36,14 @@ from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
+    DEFAULT_POOL_LIMITS,
     ApiKeyAuth,
+    ConnectionSlots,
     aread_body,
     bound_by,
     build_request,
     log_response,
+    pool_size,
     read_body,
     sdk_headers,
     transport_errors,
@@ -110,6 +113,7 @@ class _BaseClient(Generic[HttpClientT]):
     _clock: Clock
     _gate: RateLimitGate
     _event_loop: EventLoopBinding  # checked by the async client only
+    _slots: ConnectionSlots
 
     _http_class: type[HttpClientT]
 
@@ -132,14 +136,18 @@ class _BaseClient(Generic[HttpClientT]):
         config = ClientConfig.build(timeout=timeout, **options)
         # Without http_client the pool is ours, so ours to close. Either way, redirects are
         # refused per request.
+        http = http_client or self._http_class(
+            timeout=config.timeout, headers=sdk_headers(config), limits=DEFAULT_POOL_LIMITS
+        )
         self._init(
             config,
-            http_client or self._http_class(timeout=config.timeout, headers=sdk_headers(config)),
+            http,
             owns_http=http_client is None,
             headers_on_client=http_client is None,
             clock=clock or SYSTEM_CLOCK,
             gate=RateLimitGate(),
             event_loop=EventLoopBinding(),
+            slots=ConnectionSlots(pool_size(http, made_by_sdk=http_client is None)),
         )
 
     def _init(
@@ -152,6 +160,7 @@ class _BaseClient(Generic[HttpClientT]):
         clock: Clock,
         gate: RateLimitGate,
         event_loop: EventLoopBinding,
+        slots: ConnectionSlots,
     ) -> None:
         self._config = config
         self._http = http
@@ -161,6 +170,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._clock = clock
         self._gate = gate
         self._event_loop = event_loop
+        self._slots = slots
 
     @classmethod
     def for_oauth(cls, **options: Any) -> Self:
@@ -251,6 +261,7 @@ class _BaseClient(Generic[HttpClientT]):
             clock=self._clock,
             gate=self._gate,
             event_loop=self._event_loop,
+            slots=self._slots,
         )
         return clone
 
@@ -304,9 +315,12 @@ class _BaseClient(Generic[HttpClientT]):
         return call.parse(response)
 
     def __repr__(self) -> str:
+        config: ClientConfig | None = getattr(self, "_config", None)
+        if config is None:  # construction failed; a traceback that shows locals still asks
+            return f"{type(self).__name__}(<not constructed>)"
         return (
-            f"{type(self).__name__}(base_url={str(self._config.base_url)!r}, "
-            f"max_retries={self._config.max_retries})"
+            f"{type(self).__name__}(base_url={str(config.base_url)!r}, "
+            f"max_retries={config.max_retries})"
         )
 
 
@@ -429,7 +443,10 @@ class CraftClient(_BaseClient[httpx.Client]):
         response: httpx.Response | None = None
         try:
             request = self._request(call, deadline)
-            with transport_errors(request, authenticated=call.authenticated):
+            with (
+                self._slots.for_thread(request),
+                transport_errors(request, authenticated=call.authenticated),
+            ):
                 response = self._http.send(
                     request, auth=self._auth_for(call), follow_redirects=False, stream=True
                 )
@@ -621,16 +638,17 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         response: httpx.Response | None = None
         try:
             request = self._request(call, deadline)
-            with transport_errors(request, authenticated=call.authenticated):
-                response = await self._http.send(
-                    request, auth=self._auth_for(call), follow_redirects=False, stream=True
-                )
-                download = call.download_for(response)
-                bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
-                if download:
-                    await download.aconsume(response.aiter_bytes(), expected_size(response))
-                else:
-                    await aread_body(response, self._config.max_response_bytes)
+            async with self._slots.for_task(request):
+                with transport_errors(request, authenticated=call.authenticated):
+                    response = await self._http.send(
+                        request, auth=self._auth_for(call), follow_redirects=False, stream=True
+                    )
+                    download = call.download_for(response)
+                    bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
+                    if download:
+                        await download.aconsume(response.aiter_bytes(), expected_size(response))
+                    else:
+                        await aread_body(response, self._config.max_response_bytes)
         finally:
             self._release(response)
         assert response is not None  # None only when the try block raised
@@ -681,8 +699,14 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         return AsyncPaginator(self._send, call, max_items=check_max_items(max_items))
 
     async def aclose(self) -> None:
-        """Release the connection pool (unless it came from `http_client` or `with_options`)."""
+        """Release the connection pool (unless it came from `http_client` or `with_options`).
+
+        Raises:
+            WrongEventLoopError: Called on an event loop other than the one the client ran on:
+                its connections can only be closed there (close it before that loop ends).
+        """
         if self._owns_http:
+            self._event_loop.check(type(self).__name__)
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:

@@ -42,6 +42,9 @@ _TOKEN_CHARS: Final = frozenset(
 )
 
 
+# Whitespace around a key is never part of it.
+_BLANKS: Final = " \t"
+
 ApiKey: TypeAlias = str | Callable[[], str]
 """An API key or access token, or a function returning the current one (called per request, so
 a long-running process can refresh a token without rebuilding its client)."""
@@ -60,12 +63,16 @@ class Secret:
         if isinstance(self._value, str):
             return self._value
         key = cast(object, self._value())  # checked: the caller's function may return anything
-        if not isinstance(key, str) or not key.strip() or not _is_header_safe(key):
-            raise CraftError(
-                "The api_key function returned no usable key: it must return a non-empty str of "
-                "printable ASCII (no line break, NUL or other control character)."
-            )
-        return key
+        if isinstance(key, str):
+            key = key.strip(_BLANKS)
+        if isinstance(key, str) and key and _is_header_safe(key):
+            return key
+        # Gone before the raise: a traceback that records its frames' locals would show it.
+        del key
+        raise CraftError(
+            "The api_key function returned no usable key: it must return a non-empty str of "
+            "printable ASCII (no line break, NUL or other control character)."
+        )
 
     def __repr__(self) -> str:
         return "Secret('**********')"
@@ -156,6 +163,10 @@ def resolve_api_key(api_key: ApiKey | None) -> ApiKey:
 
 
 def _checked_key(key: object) -> str:
+    if isinstance(key, str):
+        # A key pasted from a file often carries a space or a tab around it; h11 would refuse the
+        # header at send time, quoting it whole.
+        key = key.strip(_BLANKS)
     if key is None or (isinstance(key, str) and not key.strip()):
         raise CraftError(
             f"No Craft API key: pass api_key=... or set the {API_KEY_ENV} environment variable. "
@@ -163,12 +174,13 @@ def _checked_key(key: object) -> str:
         )
     if not isinstance(key, str):
         raise CraftError(f"api_key must be a str, not {type(key).__name__}.")
-    if not _is_header_safe(key):
-        raise CraftError(
-            "The API key contains a character that cannot go in an HTTP header (a line break, "
-            "NUL, another control character or non-ASCII text); check for a stray newline."
-        )
-    return key
+    if _is_header_safe(key):
+        return key
+    del key  # gone before the raise, as in Secret.reveal
+    raise CraftError(
+        "The API key contains a character that cannot go in an HTTP header (a line break, "
+        "NUL, another control character or non-ASCII text); check for a stray newline."
+    )
 
 
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:

@@ -77,7 +77,17 @@ def next_call(
     `previous` is the `identity_of` the page before `page`, to catch a server serving the same
     items again; only the last page's is ever kept, so memory stays flat however long the list.
     """
+    check_advances(call, page, previous)
+    return following_call(call, page)
+
+
+def check_advances(
+    call: Call[PageData[M]], page: PageData[M], previous: PageIdentity | None
+) -> None:
+    """Raise `CraftError` if `page` is not the page `call` asked for, or repeats the one before:
+    its items are not the list's next ones."""
     asked = _page_number(call)
+    info = page.pagination
     info = page.pagination
     if info is not None and info.page != asked:
         raise CraftError(
@@ -89,6 +99,13 @@ def next_call(
             f"Pagination does not advance: page {asked} holds the same items as page "
             f"{asked - 1}. Stopped so as not to loop."
         )
+
+
+def following_call(call: Call[PageData[M]], page: PageData[M]) -> Call[PageData[M]] | None:
+    """The call for the page after `page`, or None at its end; `CraftError` when the API says
+    there is more after its own count of pages or items (`page`'s items are good all the same)."""
+    asked = _page_number(call)
+    info = page.pagination
     if not page.items:
         return None
     if info is not None and info.has_more is not None:
@@ -178,7 +195,12 @@ class _Page(Generic[M, SendT]):
         self._call = call
         self._page = page
         self._max_items = max_items
-        self._next = next_call(call, page, previous)
+        check_advances(call, page, previous)
+        try:
+            self._next: Call[PageData[M]] | CraftError | None = following_call(call, page)
+        except CraftError as overrun:
+            # Raised when the next page is asked for: this page's items are still to be had.
+            self._next = overrun
 
     @property
     def data(self) -> list[M]:
@@ -191,12 +213,15 @@ class _Page(Generic[M, SendT]):
         return self._page.pagination
 
     def has_next_page(self) -> bool:
-        """Whether another page follows this one."""
+        """Whether another page follows this one (or the API claims one that cannot be, which
+        `get_next_page` raises as `CraftError`)."""
         return self._next is not None
 
     def _next_call(self) -> Call[PageData[M]]:
         if self._next is None:
             raise CraftError("This is the last page; check has_next_page() first.")
+        if isinstance(self._next, CraftError):
+            raise self._next
         return self._next
 
     def _successor_options(self) -> dict[str, Any]:

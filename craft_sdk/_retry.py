@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import ssl
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,9 +45,24 @@ def is_retryable(error: BaseException, call: Call[Any], *, max_retry_wait: float
         # wait longer than max_retry_wait is not slept: the caller gets the error at once.
         return error.retry_after is None or error.retry_after <= max_retry_wait
     if isinstance(error, APIConnectionError):
+        if _certificate_refused(error):
+            return False  # the same certificate would be refused again
         return not error.may_have_succeeded or call.idempotent
     if isinstance(error, APIError):
         return error.status_code in RETRYABLE_STATUSES_IF_IDEMPOTENT and call.idempotent
+    return False
+
+
+def _certificate_refused(error: BaseException) -> bool:
+    """Whether the server's TLS certificate failed verification, anywhere down the chain of
+    errors `error` was raised from."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        if isinstance(link, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
     return False
 
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import logging
 import platform
+import threading
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Any, Final
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call
+
+if TYPE_CHECKING:
+    import asyncio
 from ._clock import Deadline
 from ._config import ClientConfig, Secret
 from ._envelope import request_id_of
@@ -30,6 +35,12 @@ USER_AGENT: Final = (
 )
 REDACTED: Final = "[redacted]"
 
+# The SDK's own connection pool. httpx's default keeps only 20 of its 100 connections alive, so
+# past 20 requests at once, every request opens a connection and closes it; 64 kept alive cost
+# less CPU per request with 64 tasks in the bench (docs/performance.md, the pool table), and 64 in
+# flight is more than the API's rate limits let a key use.
+DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
 # httpx failures that happen before a single byte of the request is written: the server cannot
 # have seen the request, so any method may be retried.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -43,10 +54,119 @@ class ApiKeyAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
-        yield request
+        response = yield request
+        # For a redirect, httpx prepares the request it would send next, even though the SDK
+        # never follows it, and copies the key into it when the target is the same origin.
+        upcoming = response.next_request
+        if upcoming is not None and "Authorization" in upcoming.headers:
+            upcoming.headers["Authorization"] = REDACTED
 
     def __repr__(self) -> str:
         return "ApiKeyAuth(api_key=Secret('**********'))"
+
+
+class ConnectionSlots:
+    """At most as many requests in flight as the connection pool has connections.
+
+    httpcore's pool misbehaves when requests queue inside it: with more threads than connections
+    it can give a request a connection it is closing ("Bad file descriptor", encode/httpcore#1110),
+    and with many tasks it rescans every queued request at each change, so the CPU each request
+    costs grows with the queue. Requests beyond the pool's size wait here instead, for as long as
+    their pool timeout allows. Shared by a client and its `with_options` copies, as the pool is.
+    """
+
+    def __init__(self, size: int | None) -> None:
+        self._size = size
+        self._for_threads = threading.BoundedSemaphore(size) if size else None
+        self._for_tasks: asyncio.Semaphore | None = None
+
+    def for_thread(self, request: httpx.Request) -> AbstractContextManager[None]:
+        """Hold a slot while a sync client sends `request` and reads its answer."""
+        if self._for_threads is None:
+            return nullcontext()
+        return _ThreadSlot(self._for_threads, request)
+
+    def for_task(self, request: httpx.Request) -> AbstractAsyncContextManager[None]:
+        """Hold a slot while an async client (on its one event loop) sends `request`."""
+        if self._for_tasks is None:
+            import asyncio  # loaded already in any program that awaits
+
+            if not self._size or not _in_asyncio():
+                return nullcontext()  # no known size; or trio, through anyio
+            self._for_tasks = asyncio.Semaphore(self._size)
+        return _TaskSlot(self._for_tasks, request)
+
+
+class _ThreadSlot:
+    __slots__ = ("_request", "_semaphore")
+
+    def __init__(self, semaphore: threading.BoundedSemaphore, request: httpx.Request) -> None:
+        self._semaphore = semaphore
+        self._request = request
+
+    def __enter__(self) -> None:
+        wait = _pool_timeout(self._request)
+        if not self._semaphore.acquire(timeout=wait):
+            raise _no_free_connection(self._request, wait)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._semaphore.release()
+
+
+class _TaskSlot:
+    __slots__ = ("_request", "_semaphore")
+
+    def __init__(self, semaphore: asyncio.Semaphore, request: httpx.Request) -> None:
+        self._semaphore = semaphore
+        self._request = request
+
+    async def __aenter__(self) -> None:
+        if not self._semaphore.locked():  # the usual case: a slot is free, take it at once
+            await self._semaphore.acquire()
+            return
+        import asyncio
+
+        wait = _pool_timeout(self._request)
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), wait)
+        except asyncio.TimeoutError:
+            raise _no_free_connection(self._request, wait) from None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._semaphore.release()
+
+
+def _pool_timeout(request: httpx.Request) -> float | None:
+    timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+    return timeouts.get("pool")
+
+
+def _no_free_connection(request: httpx.Request, wait: float | None) -> APITimeoutError:
+    return APITimeoutError(
+        f"{_describe(request)} timed out (PoolTimeout): no connection came free in {wait:g} s.",
+        may_have_succeeded=False,
+    )
+
+
+def _in_asyncio() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def pool_size(http: httpx.Client | httpx.AsyncClient, *, made_by_sdk: bool) -> int | None:
+    """How many connections `http` may open, when that is known."""
+    if made_by_sdk:
+        return DEFAULT_POOL_LIMITS.max_connections
+    # A caller's own client: httpx does not say publicly, so ask its default transport's pool;
+    # a custom transport has no such pool, and then nothing is gated.
+    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    return size if isinstance(size, int) and size > 0 else None
 
 
 def sdk_headers(config: ClientConfig) -> dict[str, str]:
@@ -115,6 +235,8 @@ class transport_errors:
 
     def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         request = self._request
+        if error is not None:
+            _scrub_credential(error, request.headers.get("Authorization"))
         # httpx adds the header to this very object, and every response and httpx exception
         # keeps a reference to it. (A caller's own http_client may add one to any request.)
         if self._authenticated or "Authorization" in request.headers:
@@ -129,6 +251,26 @@ class transport_errors:
                 f"{_describe(request)} failed: {type(error).__name__}: {error}",
                 may_have_succeeded=not isinstance(error, _NOT_SENT),
             ) from error
+
+
+def _scrub_credential(error: BaseException, credential: str | None) -> None:
+    """Take the credential out of the messages of `error` and of the errors it came from.
+
+    An exception below httpx may quote what was sent: h11 refuses a malformed header by quoting
+    its whole value, which for `Authorization` is the key.
+    """
+    secret = credential.partition(" ")[2] if credential else ""
+    if len(secret) < 8:  # nothing, or too short to search for without mangling other text
+        return
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if any(isinstance(arg, str) and secret in arg for arg in link.args):
+            link.args = tuple(
+                arg.replace(secret, REDACTED) if isinstance(arg, str) else arg for arg in link.args
+            )
+        link = link.__cause__ or link.__context__
 
 
 class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -168,6 +310,9 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         assert isinstance(self._inner, httpx.SyncByteStream)
+        if problem := self._problem(b""):  # a declared length over the limit: read nothing
+            self._inner.close()
+            raise problem
         for chunk in self._inner:
             if problem := self._problem(chunk):
                 self._inner.close()  # the connection cannot be reused with a body half read
@@ -176,6 +321,9 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert isinstance(self._inner, httpx.AsyncByteStream)
+        if problem := self._problem(b""):
+            await self._inner.aclose()
+            raise problem
         async for chunk in self._inner:
             if problem := self._problem(chunk):
                 await self._inner.aclose()
@@ -230,9 +378,7 @@ def read_body(response: httpx.Response, max_bytes: int) -> None:
     """`response.read()`, refusing a body that decodes to more than `max_bytes`."""
     size = _DecodedSize(response, max_bytes)
     try:
-        body = b"".join(map(size.count, response.iter_bytes()))
-        # Kept where read() keeps it, for `response.content`; httpx has no public setter.
-        response._content = body  # pyright: ignore[reportPrivateUsage]
+        _keep_body(response, b"".join(map(size.count, response.iter_bytes())))
     finally:
         # Closed whichever way the read ended: a body left half read cannot share the connection
         # again, and httpx sets `response.elapsed` (logged) only on closing.
@@ -243,11 +389,26 @@ async def aread_body(response: httpx.Response, max_bytes: int) -> None:
     """`response.aread()`, refusing a body that decodes to more than `max_bytes`."""
     size = _DecodedSize(response, max_bytes)
     try:
-        body = b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
-        # Kept where aread() keeps it, for `response.content`; httpx has no public setter.
-        response._content = body  # pyright: ignore[reportPrivateUsage]
+        _keep_body(
+            response, b"".join([size.count(chunk) async for chunk in response.aiter_bytes()])
+        )
     finally:
         await response.aclose()
+
+
+def _keep_body(response: httpx.Response, body: bytes) -> None:
+    """Keep `body` where read() keeps it, for `response.content` (httpx has no public setter).
+
+    An error answer that quotes the key back ("Invalid API key: sk_...") is kept without it, so
+    that neither the error made from it nor the response the error holds carries the key. The
+    request still carries it here: `transport_errors` redacts it only after the body is read.
+    """
+    if not response.is_success:
+        credential = response.request.headers.get("Authorization")
+        secret = credential.partition(" ")[2].encode() if credential else b""
+        if len(secret) >= 8 and secret in body:
+            body = body.replace(secret, REDACTED.encode())
+    response._content = body  # pyright: ignore[reportPrivateUsage]
 
 
 class _DecodedSize:

@@ -124,6 +124,9 @@ class EmulatorServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of clients connecting at once (an
+    # async client's first 64 requests) would wait on the kernel's SYN retries, or be reset.
+    request_queue_size = 128
     emulator: CraftEmulator
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:

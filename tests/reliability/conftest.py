@@ -1,0 +1,186 @@
+"""What every reliability case shares: a distinctive key, a runner for both clients, and the one
+check every exception a case receives goes through (`raises` / `check_error`).
+
+The key appears only as the module constant `KEY`: no test keeps it in a local variable, so a
+locals-capturing traceback of a test frame shows it only if the SDK put it somewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+import httpx
+import pytest
+import respx
+from respx.models import Call
+
+from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk.testing import FakeClock
+
+from ..test_secrets import reachable_text
+
+KEY = "sk_live_RELIABILITY_canary_4e9d2c7b10af"
+"""Distinctive: found anywhere, it can only have come from the client."""
+BASE_URL = "https://api.craft.fast/v1"
+USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
+PROJECT = {"id": "proj_1", "name": "Site", "status": "active"}
+
+E = TypeVar("E", bound=BaseException)
+
+Operation = Callable[[Any], Any]
+"""What `run` is given: one call on a client, `lambda c: c.me()`. A list or dict of them is
+annotated with this, so that their `c` is typed (`Any`, as either client may be passed)."""
+
+
+def ok(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"success": True, "data": data, **extra}
+
+
+def failure(code: str, message: str = "Something went wrong", **error: Any) -> dict[str, Any]:
+    return {"success": False, "error": {"code": code, "message": message, **error}}
+
+
+def calls_of(route: respx.Route | respx.MockRouter) -> list[Call]:
+    """The calls a route (or the whole router) received, in order: `route.calls`, typed.
+
+    respx's `CallList` subclasses a bare `list`, so type checkers see its items as unknown.
+    """
+    return cast("list[Call]", route.calls)
+
+
+def check_error(error: BaseException, *, frames: bool = True) -> None:
+    """The check every exception seen by this suite goes through: the key is nowhere in what
+    the exception holds (walked by tests/test_secrets.py's walker), nor in its traceback
+    formatted with the locals of every frame, chained exceptions included.
+
+    `frames=False` skips the locals of the frames, for errors raised while a client is being
+    built from a key: the constructor's own `api_key` argument holds the key there, whatever
+    the SDK does."""
+    leaks = [text for text in reachable_text(error) if KEY in text]
+    assert leaks == [], f"the key leaked through {type(error).__name__}"
+    formatted = "".join(
+        traceback.TracebackException.from_exception(error, capture_locals=frames).format()
+    )
+    assert KEY not in formatted, f"the key is in the traceback of {error!r}"
+
+
+@contextmanager
+def raises(
+    kind: type[E], *, frames: bool = True, **attributes: Any
+) -> Generator[pytest.ExceptionInfo[E], None, None]:
+    """`pytest.raises(kind)` that also checks the given attributes
+    (`raises(X, status_code=503, attempts=4)`) and, last, the exception for the key."""
+    with pytest.raises(kind) as caught:
+        yield caught
+    error = caught.value
+    actual = {name: getattr(error, name) for name in attributes}
+    assert actual == attributes
+    check_error(error, frames=frames)
+
+
+class Runner:
+    """Runs one operation on a `CraftClient`, or awaits it on an `AsyncCraftClient` (in a fresh
+    event loop), so that each case is written once and proves both:
+    `run(lambda c: c.me(), base_url=server.url, max_retries=0)`."""
+
+    def __init__(self, flavour: str, clock: FakeClock) -> None:
+        self.flavour = flavour
+        self.clock = clock
+
+    def options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {"api_key": KEY, "clock": self.clock, "base_url": BASE_URL, **options}
+
+    def __call__(self, operation: Operation, **options: Any) -> Any:
+        if self.flavour == "sync":
+            with CraftClient(**self.options(options)) as client:
+                return operation(client)
+
+        async def main() -> Any:
+            async with AsyncCraftClient(**self.options(options)) as client:
+                return await operation(client)
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request: pytest.FixtureRequest, clock: FakeClock) -> Runner:
+    return Runner(request.param, clock)
+
+
+def transport_client(
+    flavour: str, handler: Callable[[httpx.Request], httpx.Response], **options: Any
+) -> CraftClient | AsyncCraftClient:
+    """A client whose httpx client answers through `handler` (an httpx.MockTransport)."""
+    transport = httpx.MockTransport(handler)
+    if flavour == "sync":
+        return CraftClient(
+            api_key=KEY, http_client=httpx.Client(transport=transport), clock=FakeClock(), **options
+        )
+    return AsyncCraftClient(
+        api_key=KEY,
+        http_client=httpx.AsyncClient(transport=transport),
+        clock=FakeClock(),
+        **options,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    # No pytest-timeout here: a case that hangs dumps every thread's stack and ends the run
+    # instead of blocking it forever. Cases bound their own waits far below this.
+    stderr = sys.__stderr__
+    assert stderr is not None
+    faulthandler.dump_traceback_later(120, exit=True, file=stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+class ScriptedClock(FakeClock):
+    """A FakeClock whose next sleep can be made to misbehave: `hang` makes the next async sleep
+    wait until it is cancelled (so a test can cancel a task mid-wait), `interrupt` makes the next
+    sleep raise KeyboardInterrupt (Ctrl-C during a backoff)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hang = False
+        self.interrupt = False
+        self.sleeping = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        if self.interrupt:
+            self.interrupt = False
+            self.sleeps.append(seconds)
+            raise KeyboardInterrupt
+        super().sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        if self.hang:
+            self.hang = False
+            self.sleeps.append(seconds)
+            self.sleeping.set()
+            await asyncio.Event().wait()  # until cancelled
+        await super().asleep(seconds)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `condition` from a thread, failing the case after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.002)
+
+
+async def await_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `condition` from a task, failing the case after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.002)
