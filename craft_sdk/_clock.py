@@ -25,11 +25,19 @@ class Clock(Protocol):
         ...
 
     def sleep(self, seconds: float) -> None:
-        """Block the calling thread (the sync client) for `seconds`."""
+        """Block the calling thread (the sync client).
+
+        Args:
+            seconds: How long to wait.
+        """
         ...
 
     async def asleep(self, seconds: float) -> None:
-        """Suspend the calling task (the async client) for `seconds`."""
+        """Suspend the calling task (the async client).
+
+        Args:
+            seconds: How long to wait.
+        """
         ...
 
 
