@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import platform
 import threading
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Final
 
@@ -352,12 +352,13 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             )
         return None
 
-    def _slices(self, chunk: bytes) -> Iterator[bytes]:
+    def _slices(self, chunk: bytes) -> Sequence[bytes]:
         if not self._compressed or len(chunk) <= _COMPRESSED_SLICE:
-            yield chunk
-        else:
-            for start in range(0, len(chunk), _COMPRESSED_SLICE):
-                yield chunk[start : start + _COMPRESSED_SLICE]
+            return (chunk,)  # the usual case: no generator to make for it
+        return [
+            chunk[start : start + _COMPRESSED_SLICE]
+            for start in range(0, len(chunk), _COMPRESSED_SLICE)
+        ]
 
 
 # deflate expands at most about 1,032 times, so a 4 KiB slice decodes to at most about 4 MiB.
