@@ -6,6 +6,7 @@ A resource method builds a `Call` and hands it to `_send`, which reads top to bo
     make one attempt (`_attempt`):
         wait while the rate limit is spent (_rate_limit.RateLimitGate)
         build the request (_transport.build_request), its timeouts cut to the deadline
+        take a connection slot (_transport.ConnectionSlots: no more in flight than the pool holds)
         send it and read the body, bounded in time and size; httpx failures become our errors
         note the rate limit, log, and read the answer into a model or a typed error (_envelope)
     if it failed, make more attempts for as long as the retry policy allows (`_retry`:

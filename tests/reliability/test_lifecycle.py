@@ -297,7 +297,7 @@ async def test_cancelling_a_task_during_a_retry_wait_sends_nothing_more() -> Non
 async def test_a_callers_own_timeout_surfaces_as_its_own_error() -> None:
     with FaultyServer(SlowHeaders(5.0)) as server:
         async with AsyncCraftClient(api_key=KEY, base_url=server.url, clock=FakeClock()) as client:
-            with raises(TimeoutError) as caught:
+            with raises(asyncio.TimeoutError) as caught:  # TimeoutError itself from 3.11
                 await asyncio.wait_for(client.me(), timeout=0.1)
     assert not isinstance(caught.value, craft_sdk.CraftError)
     assert len(server.requests) == 1
