@@ -290,8 +290,7 @@ class _BaseClient(Generic[HttpClientT]):
     def _request(self, call: Call[Any], deadline: Deadline) -> httpx.Request:
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
-        deadline.check()
-        timeout = deadline.cap(self._config.timeout)
+        timeout = deadline.cap(self._config.timeout)  # raises once the deadline has passed
         return build_request(
             self._http, self._config, call, timeout, headers_on_client=self._headers_on_client
         )

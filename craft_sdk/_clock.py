@@ -77,20 +77,21 @@ class Deadline:
         """Seconds left (0 or less once past), or None when the call has no deadline."""
         return None if self._at is None else self._at - self._clock.monotonic()
 
-    def check(self) -> None:
-        """Raise `APITimeoutError` if the deadline has passed."""
+    def cap(self, timeout: httpx.Timeout) -> httpx.Timeout:
+        """`timeout` with each of its limits cut to the time left, so no phase outlives it.
+
+        Raises `APITimeoutError` (nothing sent) once no time is left.
+        """
         remaining = self.remaining()
-        if remaining is not None and remaining <= 0:
+        if remaining is None:
+            return timeout
+        if remaining <= 0:
             raise APITimeoutError(
                 f"The call's deadline of {self.seconds:g} s ran out (set deadline= on the client "
                 "or with with_options() to change it).",
                 may_have_succeeded=False,
             )
-
-    def cap(self, timeout: httpx.Timeout) -> httpx.Timeout:
-        """`timeout` with each of its limits cut to the time left, so no phase outlives it."""
-        remaining = self.remaining()
-        if remaining is None or _fits(timeout, remaining):
+        if _fits(timeout, remaining):
             return timeout  # the usual case: every limit ends before the deadline
         remaining = max(remaining, 0.001)
 
@@ -106,5 +107,7 @@ class Deadline:
 
 
 def _fits(timeout: httpx.Timeout, seconds: float) -> bool:
-    limits = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-    return all(limit is not None and limit <= seconds for limit in limits)
+    for limit in (timeout.connect, timeout.read, timeout.write, timeout.pool):
+        if limit is None or limit > seconds:
+            return False
+    return True

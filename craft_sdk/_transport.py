@@ -310,8 +310,8 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         assert isinstance(self._inner, httpx.SyncByteStream)
-        if problem := self._problem(b""):  # a declared length over the limit: read nothing
-            self._inner.close()
+        if problem := self._declared_too_large():
+            self._inner.close()  # read nothing of it
             raise problem
         for chunk in self._inner:
             if problem := self._problem(chunk):
@@ -321,7 +321,7 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert isinstance(self._inner, httpx.AsyncByteStream)
-        if problem := self._problem(b""):
+        if problem := self._declared_too_large():
             await self._inner.aclose()
             raise problem
         async for chunk in self._inner:
@@ -338,6 +338,11 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def aclose(self) -> None:
         assert isinstance(self._inner, httpx.AsyncByteStream)
         await self._inner.aclose()
+
+    def _declared_too_large(self) -> CraftError | None:
+        if self._max_bytes is not None and self._declared > self._max_bytes:
+            return ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
+        return None
 
     def _problem(self, chunk: bytes) -> CraftError | None:
         self._received += len(chunk)
