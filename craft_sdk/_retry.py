@@ -5,7 +5,7 @@ tenacity is imported only once a first attempt has failed: most programs never n
 
 The rules (see craft-api.md, "Rate limits", and RFC 9110 section 9.2.2):
 * any method is retried after a 429, and after a failure that provably happened before the
-  request left (connect error, connect timeout, pool timeout);
+  request left (connect error, connect timeout, pool timeout, a proxy refusing the tunnel);
 * only idempotent methods (GET, HEAD, PUT, DELETE) are retried after 408, 500, 502, 503, 504, a
   read timeout or a connection that broke mid-answer: a POST or PATCH the server may already have
   processed is never sent twice;

@@ -42,8 +42,9 @@ REDACTED: Final = "[redacted]"
 DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 
 # httpx failures that happen before a single byte of the request is written: the server cannot
-# have seen the request, so any method may be retried.
-_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# have seen the request, so any method may be retried. (A ProxyError is a proxy refusing to open
+# the tunnel to the API; the request itself was never sent through it.)
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 class ApiKeyAuth(httpx.Auth):
