@@ -46,6 +46,8 @@ from ._transport import (
     log_response,
     pool_size,
     read_body,
+    read_head,
+    running_loop,
     sdk_headers,
     transport_errors,
 )
@@ -88,11 +90,8 @@ class EventLoopBinding:
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     def check(self, client_name: str) -> None:
-        import asyncio  # loaded already in any program that awaits
-
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = running_loop()
+        if loop is None:
             return  # not asyncio (trio, through anyio): its own rules apply
         if self._loop is None:
             self._loop = weakref.ref(loop)
@@ -295,17 +294,27 @@ class _BaseClient(Generic[HttpClientT]):
             self._http, self._config, call, timeout, headers_on_client=self._headers_on_client
         )
 
-    def _max_bytes_for(self, download: Download | None) -> int | None:
+    def _received(
+        self, call: Call[Any], response: httpx.Response, deadline: Deadline
+    ) -> tuple[Download | None, dict[str, str]]:
+        """What follows an answer's arrival, before its body is read: where the body goes (a
+        download, or None for memory), the headers the SDK reads, and the body bounded by the
+        deadline and, unless it streams to a download, by `max_response_bytes`."""
+        head = read_head(response)
+        download = call.download_for(response)
         # A download streams to disk, so its size is the caller's business, not memory's.
-        return None if download else self._config.max_response_bytes
+        limit = None if download else self._config.max_response_bytes
+        bound_by(deadline, response, head, max_bytes=limit)
+        return download, head
 
     def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
         return self._auth if call.authenticated else None
 
-    def _release(self, response: httpx.Response | None) -> None:
-        """Give back the rate-limit slot, noting what the answer said about the limit."""
+    def _release(self, head: Mapping[str, str] | None) -> None:
+        """Give back the rate-limit slot, noting what the answer (its `read_head`), if any, said
+        about the limit."""
         self._gate.release(
-            None if response is None else response.headers,
+            head,
             local_now=self._clock.time(),
             mono_now=self._clock.monotonic(),
         )
@@ -441,6 +450,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         while wait := self._rate_limit_wait(deadline):
             self._clock.sleep(wait)
         response: httpx.Response | None = None
+        head: dict[str, str] | None = None
         try:
             request = self._request(call, deadline)
             with (
@@ -450,14 +460,13 @@ class CraftClient(_BaseClient[httpx.Client]):
                 response = self._http.send(
                     request, auth=self._auth_for(call), follow_redirects=False, stream=True
                 )
-                download = call.download_for(response)
-                bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
+                download, head = self._received(call, response, deadline)
                 if download:
                     download.consume(response.iter_bytes(), expected_size(response))
                 else:
                     read_body(response, self._config.max_response_bytes)
         finally:
-            self._release(response)
+            self._release(head)
         assert response is not None  # None only when the try block raised
         return self._finish(call, response)
 
@@ -636,6 +645,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         while wait := self._rate_limit_wait(deadline):
             await self._clock.asleep(wait)
         response: httpx.Response | None = None
+        head: dict[str, str] | None = None
         try:
             request = self._request(call, deadline)
             async with self._slots.for_task(request):
@@ -643,14 +653,13 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     response = await self._http.send(
                         request, auth=self._auth_for(call), follow_redirects=False, stream=True
                     )
-                    download = call.download_for(response)
-                    bound_by(deadline, response, max_bytes=self._max_bytes_for(download))
+                    download, head = self._received(call, response, deadline)
                     if download:
                         await download.aconsume(response.aiter_bytes(), expected_size(response))
                     else:
                         await aread_body(response, self._config.max_response_bytes)
         finally:
-            self._release(response)
+            self._release(head)
         assert response is not None  # None only when the try block raised
         return self._finish(call, response)
 

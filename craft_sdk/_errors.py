@@ -32,7 +32,7 @@ Which class an error response becomes is decided in one place, `error_class()`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -64,6 +64,16 @@ __all__ = [
     "WriteManyError",
     "WrongEventLoopError",
 ]
+
+
+def error_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then the errors it was raised from or while handling, each once."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
 
 
 def _restore(cls: type[CraftError], args: tuple[Any, ...], state: dict[str, Any]) -> CraftError:

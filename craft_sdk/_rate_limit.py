@@ -23,7 +23,6 @@ from datetime import datetime, timezone
 from typing import Final, NamedTuple
 
 from ._errors import RateLimitError
-from ._http import httpx
 
 # How often a request that found the budget spent by requests still in flight looks again: their
 # answers will tell the new window's budget.
@@ -223,21 +222,21 @@ class _Observation(NamedTuple):
         return seen
 
 
-_READ: Final = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "date")
-_READ_RAW: Final = frozenset(name.encode() for name in _READ)
+RATE_LIMIT_HEADERS: Final = (
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "date",
+)
+"""The headers this module reads: the limit's, and the `Date` its reset is measured against."""
 
 
 def _pick(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers this module reads, under lower-case names."""
-    if isinstance(headers, httpx.Headers):
-        # One pass over the raw bytes, decoding only what is read: each lookup in httpx.Headers
-        # is a pass over every header of its own, decoding each. This runs on every answer.
-        return {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in ((name.lower(), value) for name, value in headers.raw)
-            if name in _READ_RAW
-        }
-    return {name.lower(): value for name, value in headers.items() if name.lower() in _READ}
+    """The headers this module reads, under lower-case names. (On the request path `headers`
+    is already the few that `_transport.read_head` picked out in one pass.)"""
+    return {
+        name.lower(): value for name, value in headers.items() if name.lower() in RATE_LIMIT_HEADERS
+    }
 
 
 def _number(value: object) -> float | None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call
 from ._clock import Deadline
-from ._errors import APIConnectionError, APIError, CraftError, RateLimitError
+from ._errors import APIConnectionError, APIError, CraftError, RateLimitError, error_chain
 from ._rate_limit import http_date_epoch, seconds_until_reset, server_time
 
 if TYPE_CHECKING:
@@ -56,14 +56,7 @@ def is_retryable(error: BaseException, call: Call[Any], *, max_retry_wait: float
 def _certificate_refused(error: BaseException) -> bool:
     """Whether the server's TLS certificate failed verification, anywhere down the chain of
     errors `error` was raised from."""
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        if isinstance(link, ssl.SSLCertVerificationError):
-            return True
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return False
+    return any(isinstance(link, ssl.SSLCertVerificationError) for link in error_chain(error))
 
 
 def backoff(retry_number: int, rng: Callable[[], float] = random.random) -> float:

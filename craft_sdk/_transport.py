@@ -2,8 +2,11 @@
 
 * `build_request` turns a `Call` into an `httpx.Request` on the configured base URL;
 * `ApiKeyAuth` adds the key (httpx runs the same `auth_flow` for sync and async clients);
+* `ConnectionSlots` keeps no more requests in flight than the connection pool holds;
 * `transport_errors` translates httpx's exceptions into ours, at exactly this one boundary, and
   takes the key back off the request so that no exception, response or log carries it;
+* `read_head` picks out, in one pass, the answer's headers that the SDK reads;
+* `bound_by` and `read_body` keep an answer's body within the call's deadline and size limit;
 * `log_response` writes the one line per request that `CRAFT_LOG` turns on.
 """
 
@@ -12,20 +15,27 @@ from __future__ import annotations
 import logging
 import platform
 import threading
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call
-
-if TYPE_CHECKING:
-    import asyncio
 from ._clock import Deadline
 from ._config import ClientConfig, Secret
 from ._envelope import request_id_of
-from ._errors import APIConnectionError, APITimeoutError, CraftError, ResponseTooLargeError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    CraftError,
+    ResponseTooLargeError,
+    error_chain,
+)
 from ._http import httpx
+from ._rate_limit import RATE_LIMIT_HEADERS
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger("craft_sdk")
 
@@ -90,10 +100,10 @@ class ConnectionSlots:
     def for_task(self, request: httpx.Request) -> AbstractAsyncContextManager[None]:
         """Hold a slot while an async client (on its one event loop) sends `request`."""
         if self._for_tasks is None:
-            import asyncio  # loaded already in any program that awaits
-
-            if not self._size or not _in_asyncio():
+            if not self._size or running_loop() is None:
                 return nullcontext()  # no known size; or trio, through anyio
+            import asyncio  # loaded already: running_loop() found one
+
             self._for_tasks = asyncio.Semaphore(self._size)
         return _TaskSlot(self._for_tasks, request)
 
@@ -149,14 +159,14 @@ def _no_free_connection(request: httpx.Request, wait: float | None) -> APITimeou
     )
 
 
-def _in_asyncio() -> bool:
-    import asyncio
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio event loop running this code, or None (no loop; or trio, through anyio)."""
+    import asyncio  # loaded already in any program that awaits
 
     try:
-        asyncio.get_running_loop()
+        return asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        return None
 
 
 def pool_size(http: httpx.Client | httpx.AsyncClient, *, made_by_sdk: bool) -> int | None:
@@ -237,7 +247,7 @@ class transport_errors:
     def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         request = self._request
         if error is not None:
-            _scrub_credential(error, request.headers.get("Authorization"))
+            _scrub_credential(error, _sent_secret(request))
         # httpx adds the header to this very object, and every response and httpx exception
         # keeps a reference to it. (A caller's own http_client may add one to any request.)
         if self._authenticated or "Authorization" in request.headers:
@@ -254,24 +264,43 @@ class transport_errors:
             ) from error
 
 
-def _scrub_credential(error: BaseException, credential: str | None) -> None:
-    """Take the credential out of the messages of `error` and of the errors it came from.
+def _sent_secret(request: httpx.Request) -> str:
+    """The key `request` carries (before `transport_errors` redacts it), or "" when it carries
+    none worth searching for: too short to replace without mangling other text."""
+    credential = request.headers.get("Authorization")
+    secret = credential.partition(" ")[2] if credential else ""
+    return secret if len(secret) >= 8 else ""
+
+
+def _scrub_credential(error: BaseException, secret: str) -> None:
+    """Take `secret` out of the messages of `error` and of the errors it came from.
 
     An exception below httpx may quote what was sent: h11 refuses a malformed header by quoting
     its whole value, which for `Authorization` is the key.
     """
-    secret = credential.partition(" ")[2] if credential else ""
-    if len(secret) < 8:  # nothing, or too short to search for without mangling other text
+    if not secret:
         return
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
+    for link in error_chain(error):
         if any(isinstance(arg, str) and secret in arg for arg in link.args):
             link.args = tuple(
                 arg.replace(secret, REDACTED) if isinstance(arg, str) else arg for arg in link.args
             )
-        link = link.__cause__ or link.__context__
+
+
+def read_head(response: httpx.Response) -> dict[str, str]:
+    """The answer's headers that the SDK reads (the rate limit's, `Date`, and the body's framing),
+    under lower-case names: one pass over the raw headers, decoding only those, where each
+    `httpx.Headers` lookup is a pass over every header of its own. Runs on every answer."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in ((name.lower(), value) for name, value in response.headers.raw)
+        if name in _HEAD
+    }
+
+
+_HEAD: Final = frozenset(
+    name.encode() for name in (*RATE_LIMIT_HEADERS, "content-length", "content-encoding")
+)
 
 
 class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -292,27 +321,22 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         deadline: Deadline,
         *,
         max_bytes: int | None,
-        response: httpx.Response,
+        status_code: int,
+        head: Mapping[str, str],
     ) -> None:
         self._inner = inner
         self._deadline = deadline
         self._max_bytes = max_bytes
-        self._status_code = response.status_code
+        self._status_code = status_code
         self._received = 0
-        # One pass over the raw headers: each httpx.Headers lookup is a pass of its own.
-        framing = {
-            name.lower(): value
-            for name, value in response.headers.raw
-            if name.lower() in (b"content-length", b"content-encoding")
-        }
-        declared = framing.get(b"content-length", b"")
-        self._declared = int(declared) if declared.isdigit() else 0
-        self._compressed = framing.get(b"content-encoding", b"identity") != b"identity"
+        declared = head.get("content-length", "")
+        self._declared = int(declared) if declared.isascii() and declared.isdigit() else 0
+        self._compressed = head.get("content-encoding", "identity") != "identity"
 
     def __iter__(self) -> Iterator[bytes]:
         assert isinstance(self._inner, httpx.SyncByteStream)
-        if problem := self._declared_too_large():
-            self._inner.close()  # read nothing of it
+        if problem := self._too_large(self._declared):  # declared over the limit: read none
+            self._inner.close()
             raise problem
         for chunk in self._inner:
             if problem := self._problem(chunk):
@@ -322,7 +346,7 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert isinstance(self._inner, httpx.AsyncByteStream)
-        if problem := self._declared_too_large():
+        if problem := self._too_large(self._declared):  # declared over the limit: read none
             await self._inner.aclose()
             raise problem
         async for chunk in self._inner:
@@ -340,15 +364,10 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         assert isinstance(self._inner, httpx.AsyncByteStream)
         await self._inner.aclose()
 
-    def _declared_too_large(self) -> CraftError | None:
-        if self._max_bytes is not None and self._declared > self._max_bytes:
-            return ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
-        return None
-
     def _problem(self, chunk: bytes) -> CraftError | None:
         self._received += len(chunk)
-        if self._max_bytes is not None and max(self._received, self._declared) > self._max_bytes:
-            return ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
+        if too_large := self._too_large(self._received):
+            return too_large
         remaining = self._deadline.remaining()
         if remaining is not None and remaining <= 0:
             return APITimeoutError(
@@ -356,6 +375,11 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 f"{self._deadline.seconds:g} s ran out.",
                 may_have_succeeded=True,
             )
+        return None
+
+    def _too_large(self, size: int) -> CraftError | None:
+        if self._max_bytes is not None and size > self._max_bytes:
+            return ResponseTooLargeError(limit=self._max_bytes, status_code=self._status_code)
         return None
 
     def _slices(self, chunk: bytes) -> Sequence[bytes]:
@@ -372,13 +396,20 @@ _COMPRESSED_SLICE: Final = 4096
 
 
 def bound_by(
-    deadline: Deadline, response: httpx.Response, *, max_bytes: int | None
-) -> httpx.Response:
-    """`response`, its body now read through a `BoundedStream`."""
+    deadline: Deadline,
+    response: httpx.Response,
+    head: Mapping[str, str],
+    *,
+    max_bytes: int | None,
+) -> None:
+    """Have `response`'s body read through a `BoundedStream` (`head` is its `read_head`)."""
     response.stream = BoundedStream(
-        response.stream, deadline, max_bytes=max_bytes, response=response
+        response.stream,
+        deadline,
+        max_bytes=max_bytes,
+        status_code=response.status_code,
+        head=head,
     )
-    return response
 
 
 def read_body(response: httpx.Response, max_bytes: int) -> None:
@@ -410,11 +441,8 @@ def _keep_body(response: httpx.Response, body: bytes) -> None:
     that neither the error made from it nor the response the error holds carries the key. The
     request still carries it here: `transport_errors` redacts it only after the body is read.
     """
-    if not response.is_success:
-        credential = response.request.headers.get("Authorization")
-        secret = credential.partition(" ")[2].encode() if credential else b""
-        if len(secret) >= 8 and secret in body:
-            body = body.replace(secret, REDACTED.encode())
+    if not response.is_success and (secret := _sent_secret(response.request).encode()):
+        body = body.replace(secret, REDACTED.encode())
     response._content = body  # pyright: ignore[reportPrivateUsage]
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -1278,19 +1277,31 @@ def test_write_many_checks_every_content_before_sending(
 
 
 class InFlight:
-    """A loopback handler that holds each write for 20 ms and records how many overlapped."""
+    """A loopback handler that holds each write until `limit` writes are in flight at once (or
+    every write has arrived), and records the most that ever overlapped. No timing is involved:
+    a client sending fewer at once would leave writes waiting, and the test would fail on
+    `timed_out`, not pass slowly."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, limit: int, total: int) -> None:
+        self._limit = limit
+        self._total = total
+        self._changed = threading.Condition()
+        self.started = 0
         self.now = 0
         self.max = 0
+        self.timed_out = 0
 
     def __call__(self, request: SeenRequest) -> Reply:
-        with self._lock:
+        with self._changed:
+            self.started += 1
             self.now += 1
             self.max = max(self.max, self.now)
-        time.sleep(0.02)  # the server's own work; no client wait is real
-        with self._lock:
+            self._changed.notify_all()
+            ready = self._changed.wait_for(
+                lambda: self.now >= self._limit or self.started == self._total, timeout=5
+            )
+            self.timed_out += not ready
+        with self._changed:
             self.now -= 1
         path = unquote(request.path.rsplit("/", 1)[1])
         return Reply(200, json=ok({"path": path, "size": len(request.body)}))
@@ -1300,7 +1311,7 @@ CONCURRENT_FILES = {f"file{i:02}.txt": f"content {i}" for i in range(12)}
 
 
 def test_write_many_bounds_concurrency_with_threads() -> None:
-    handler = InFlight()
+    handler = InFlight(limit=3, total=len(CONCURRENT_FILES))
     with (
         LoopbackServer(handler) as server,
         CraftClient(api_key=API_KEY, base_url=server.url, clock=FakeClock()) as client,
@@ -1308,12 +1319,12 @@ def test_write_many_bounds_concurrency_with_threads() -> None:
         written = client.files.write_many(PROJECT_ID, CONCURRENT_FILES, concurrency=3)
     assert set(written) == set(CONCURRENT_FILES)
     assert len(server.requests) == 12
-    assert 1 < handler.max <= 3
+    assert (handler.max, handler.timed_out) == (3, 0)  # reached 3 at once, never more
 
 
 @pytest.mark.anyio
 async def test_write_many_bounds_concurrency_with_tasks() -> None:
-    handler = InFlight()
+    handler = InFlight(limit=3, total=len(CONCURRENT_FILES))
     with LoopbackServer(handler) as server:
         async with AsyncCraftClient(
             api_key=API_KEY, base_url=server.url, clock=FakeClock()
@@ -1321,7 +1332,7 @@ async def test_write_many_bounds_concurrency_with_tasks() -> None:
             written = await client.files.write_many(PROJECT_ID, CONCURRENT_FILES, concurrency=3)
     assert set(written) == set(CONCURRENT_FILES)
     assert len(server.requests) == 12
-    assert 1 < handler.max <= 3
+    assert (handler.max, handler.timed_out) == (3, 0)  # reached 3 at once, never more
 
 
 # --- the async client over a real socket -----------------------------------------------------
