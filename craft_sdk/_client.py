@@ -5,9 +5,10 @@ A resource method builds a `Call` and hands it to `_send`, which reads top to bo
     start the call's deadline
     make one attempt (`_attempt`):
         wait while the rate limit is spent (_rate_limit.RateLimitGate)
-        build the request (_transport.build_request), its timeouts cut to the deadline
+        build the request (_transport.Channel), its timeouts cut to the deadline
         take a connection slot (_transport.ConnectionSlots: no more in flight than the pool holds)
-        send it and read the body, bounded in time and size; httpx failures become our errors
+        send it (through the Channel) and read the body, bounded in time and size; httpx
+        failures become our errors
         note the rate limit, log, and read the answer into a model or a typed error (_envelope)
     if it failed, make more attempts for as long as the retry policy allows (`_retry`:
     tenacity, with the policy in _retry.py)
@@ -38,17 +39,16 @@ from ._rate_limit import RateLimit, RateLimitGate
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
     DEFAULT_POOL_LIMITS,
-    ApiKeyAuth,
+    Channel,
     ConnectionSlots,
+    PoolChannel,
     aread_body,
     bound_by,
-    build_request,
     log_response,
     pool_size,
     read_body,
     read_head,
     running_loop,
-    sdk_headers,
     transport_errors,
 )
 from ._types import NOT_GIVEN, NotGiven
@@ -108,8 +108,7 @@ class _BaseClient(Generic[HttpClientT]):
     _config: ClientConfig
     _http: HttpClientT
     _owns_http: bool
-    _headers_on_client: bool
-    _auth: ApiKeyAuth
+    _channel: Channel
     _clock: Clock
     _gate: RateLimitGate
     _event_loop: EventLoopBinding  # checked by the async client only
@@ -134,16 +133,14 @@ class _BaseClient(Generic[HttpClientT]):
         if timeout is None and http_client is not None:
             timeout = http_client.timeout  # the caller's client, the caller's timeout
         config = ClientConfig.build(timeout=timeout, **options)
-        # Without http_client the pool is ours, so ours to close. Either way, redirects are
-        # refused per request.
-        http = http_client or self._http_class(
-            timeout=config.timeout, headers=sdk_headers(config), limits=DEFAULT_POOL_LIMITS
-        )
+        # Without http_client the pool is ours, so ours to close, and its requests go straight
+        # to it. Either way, redirects are never followed.
+        http = http_client or self._http_class(timeout=config.timeout, limits=DEFAULT_POOL_LIMITS)
         self._init(
             config,
             http,
             owns_http=http_client is None,
-            headers_on_client=http_client is None,
+            channel=PoolChannel.of(http, config) if http_client is None else Channel(http, config),
             clock=clock or SYSTEM_CLOCK,
             gate=RateLimitGate(),
             event_loop=EventLoopBinding(),
@@ -156,7 +153,7 @@ class _BaseClient(Generic[HttpClientT]):
         http: HttpClientT,
         *,
         owns_http: bool,
-        headers_on_client: bool,
+        channel: Channel,
         clock: Clock,
         gate: RateLimitGate,
         event_loop: EventLoopBinding,
@@ -165,8 +162,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._config = config
         self._http = http
         self._owns_http = owns_http
-        self._headers_on_client = headers_on_client
-        self._auth = ApiKeyAuth(config.api_key)
+        self._channel = channel
         self._clock = clock
         self._gate = gate
         self._event_loop = event_loop
@@ -257,7 +253,7 @@ class _BaseClient(Generic[HttpClientT]):
             config,
             self._http,
             owns_http=False,
-            headers_on_client=self._headers_on_client,
+            channel=self._channel,
             clock=self._clock,
             gate=self._gate,
             event_loop=self._event_loop,
@@ -290,9 +286,7 @@ class _BaseClient(Generic[HttpClientT]):
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
         timeout = deadline.cap(self._config.timeout)  # raises once the deadline has passed
-        return build_request(
-            self._http, self._config, call, timeout, headers_on_client=self._headers_on_client
-        )
+        return self._channel.request(call, timeout)
 
     def _received(
         self, call: Call[Any], response: httpx.Response, deadline: Deadline
@@ -307,9 +301,6 @@ class _BaseClient(Generic[HttpClientT]):
         bound_by(deadline, response, head, max_bytes=limit)
         return download, head
 
-    def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
-        return self._auth if call.authenticated else None
-
     def _release(self, head: Mapping[str, str] | None) -> None:
         """Give back the rate-limit slot, noting what the answer (its `read_head`), if any, said
         about the limit."""
@@ -319,8 +310,8 @@ class _BaseClient(Generic[HttpClientT]):
             mono_now=self._clock.monotonic(),
         )
 
-    def _finish(self, call: Call[T], response: httpx.Response) -> T:
-        log_response(response)
+    def _finish(self, call: Call[T], response: httpx.Response, sent_at: float) -> T:
+        log_response(response, elapsed=self._clock.monotonic() - sent_at)
         return call.parse(response)
 
     def __repr__(self) -> str:
@@ -457,9 +448,8 @@ class CraftClient(_BaseClient[httpx.Client]):
                 self._slots.for_thread(request),
                 transport_errors(request, authenticated=call.authenticated),
             ):
-                response = self._http.send(
-                    request, auth=self._auth_for(call), follow_redirects=False, stream=True
-                )
+                sent_at = self._clock.monotonic()
+                response = self._channel.send(request, call)
                 download, head = self._received(call, response, deadline)
                 if download:
                     download.consume(response.iter_bytes(), expected_size(response))
@@ -468,7 +458,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         finally:
             self._release(head)
         assert response is not None  # None only when the try block raised
-        return self._finish(call, response)
+        return self._finish(call, response, sent_at)
 
     def _run(self, flow: Flow[T]) -> T:
         """Drive an operation of several requests (see _flow.py)."""
@@ -650,9 +640,8 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             request = self._request(call, deadline)
             async with self._slots.for_task(request):
                 with transport_errors(request, authenticated=call.authenticated):
-                    response = await self._http.send(
-                        request, auth=self._auth_for(call), follow_redirects=False, stream=True
-                    )
+                    sent_at = self._clock.monotonic()
+                    response = await self._channel.asend(request, call)
                     download, head = self._received(call, response, deadline)
                     if download:
                         await download.aconsume(response.aiter_bytes(), expected_size(response))
@@ -661,7 +650,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         finally:
             self._release(head)
         assert response is not None  # None only when the try block raised
-        return self._finish(call, response)
+        return self._finish(call, response, sent_at)
 
     async def _run(self, flow: Flow[T]) -> T:
         """Drive an operation of several requests (see _flow.py)."""

@@ -1,7 +1,10 @@
 """What both clients put on, and take off, every request: the one shared transport layer.
 
-* `build_request` turns a `Call` into an `httpx.Request` on the configured base URL;
-* `ApiKeyAuth` adds the key (httpx runs the same `auth_flow` for sync and async clients);
+* a `Channel` turns a `Call` into an `httpx.Request` on the configured base URL and sends it:
+  through the caller's own httpx client, or (`PoolChannel`) from the client the SDK made straight
+  to its connection pool;
+* `ApiKeyAuth` adds the key through a caller's client (httpx runs the same `auth_flow` for sync
+  and async clients);
 * `ConnectionSlots` keeps no more requests in flight than the connection pool holds;
 * `transport_errors` translates httpx's exceptions into ours, at exactly this one boundary, and
   takes the key back off the request so that no exception, response or log carries it;
@@ -192,40 +195,129 @@ def sdk_headers(config: ClientConfig) -> dict[str, str]:
     }
 
 
-def build_request(
-    http: httpx.Client | httpx.AsyncClient,
-    config: ClientConfig,
-    call: Call[Any],
-    timeout: httpx.Timeout,
-    *,
-    headers_on_client: bool,
-) -> httpx.Request:
-    """The request for `call`. The URL is the base URL plus the call's encoded path, so no
-    argument can point the client at another host or outside the base path.
+class Channel:
+    """How a client's requests are built and sent: through the caller's own httpx client, with
+    everything it was set up to do (its default headers and cookies, auth, event hooks, mounts),
+    never following a redirect.
 
-    With `headers_on_client`, the `sdk_headers` are already the httpx client's own defaults (an
-    httpx client the SDK made), so they are not merged in again for every request.
+    Shared by a client and its `with_options` copies: it depends only on what those cannot
+    change (the httpx client, the base URL, the key and the default headers).
     """
-    url = config.base_url_text + call.path  # both already encoded: httpx parses this once
-    headers = dict(call.headers) if headers_on_client else {**sdk_headers(config), **call.headers}
-    content: Iterator[bytes] | AsyncIterator[bytes] | None = None
-    if call.content is not None:
-        # A fresh stream for every attempt, of the kind this flavour of httpx client reads.
+
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, config: ClientConfig) -> None:
+        self.http = http
+        self._base_url = config.base_url_text
+        self._api_key = config.api_key
+        self._auth = ApiKeyAuth(config.api_key)
+        self._headers = sdk_headers(config)
+
+    def request(self, call: Call[Any], timeout: httpx.Timeout) -> httpx.Request:
+        """The request for `call`. The URL is the base URL plus the call's encoded path, so no
+        argument can point the client at another host or outside the base path."""
+        headers = {**self._headers, **call.headers}
+        return self.http.build_request(
+            call.method,
+            self._base_url + call.path,  # both already encoded: httpx parses this once
+            params=dict(call.params) if call.params else None,
+            json=call.json,
+            content=self._content(call, headers),
+            headers=headers,
+            # The client's own timeout needs no converting again for every request.
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout == self.http.timeout else timeout,
+        )
+
+    def send(self, request: httpx.Request, call: Call[Any]) -> httpx.Response:
+        """Send `request`; the answer's body is left to be read."""
+        assert isinstance(self.http, httpx.Client)
+        return self.http.send(
+            request, auth=self._auth_for(call), follow_redirects=False, stream=True
+        )
+
+    async def asend(self, request: httpx.Request, call: Call[Any]) -> httpx.Response:
+        """`send`, for an `httpx.AsyncClient`."""
+        assert isinstance(self.http, httpx.AsyncClient)
+        return await self.http.send(
+            request, auth=self._auth_for(call), follow_redirects=False, stream=True
+        )
+
+    def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
+        return self._auth if call.authenticated else None
+
+    def _content(
+        self, call: Call[Any], headers: dict[str, str]
+    ) -> Iterator[bytes] | AsyncIterator[bytes] | None:
+        """The body of a file write, as a fresh stream for every attempt, of the kind this
+        flavour of httpx reads; its headers go into `headers`."""
         upload = call.content
-        content = upload.chunks() if isinstance(http, httpx.Client) else upload.achunks()
+        if upload is None:
+            return None
         headers["Content-Type"] = upload.content_type
         if upload.size is not None:  # else httpx sends it chunked
             headers["Content-Length"] = str(upload.size)
-    return http.build_request(
-        call.method,
-        url,
-        params=dict(call.params) if call.params else None,
-        json=call.json,
-        content=content,
-        headers=headers or None,
-        # The client's own timeout needs no converting again for every request.
-        timeout=httpx.USE_CLIENT_DEFAULT if timeout == http.timeout else timeout,
-    )
+        return upload.chunks() if isinstance(self.http, httpx.Client) else upload.achunks()
+
+
+class PoolChannel(Channel):
+    """The channel of an httpx client the SDK made itself: requests go straight to the transport
+    that client would pick for the base URL (its connection pool, or a proxy's).
+
+    `httpx.Client.send` spends about a fifth of a small request's CPU on what such a client
+    never needs: merging default headers and cookies, an auth flow, the redirect loop, event
+    hooks, and storing the answer's cookies (docs/performance.md). What the SDK does need of it,
+    it does itself: the key goes in as the request is built, `transport_errors` attaches the
+    request to httpx's errors, and the SDK logs each request on its own logger. Cookies an
+    answer sets are not kept: the API authenticates every request by its key.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        config: ClientConfig,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport,
+    ) -> None:
+        super().__init__(http, config)
+        self._transport = transport
+        # What httpx's client adds to the SDK's headers, so that the same request goes out.
+        self._headers = {"Connection": "keep-alive", **self._headers}
+
+    @classmethod
+    def of(cls, http: httpx.Client | httpx.AsyncClient, config: ClientConfig) -> Channel:
+        """The channel for `http`, made by the SDK: a `PoolChannel`, unless this httpx does not
+        say which transport it would use (then a `Channel`, which is slower but does the same)."""
+        # httpx's own choice, from its mounts (proxies from the environment, NO_PROXY): the one
+        # private method the SDK relies on, looked up once. Every request goes to the base URL's
+        # scheme, host and port, so one lookup holds for all of them.
+        pick = getattr(http, "_transport_for_url", None)
+        transport: object = pick(config.base_url) if callable(pick) else None
+        if isinstance(transport, httpx.BaseTransport | httpx.AsyncBaseTransport):
+            return cls(http, config, transport)
+        return Channel(http, config)
+
+    def request(self, call: Call[Any], timeout: httpx.Timeout) -> httpx.Request:
+        headers = {**self._headers, **call.headers}
+        if call.authenticated:
+            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        return httpx.Request(
+            call.method,
+            self._base_url + call.path,
+            params=call.params or None,
+            json=call.json,
+            content=self._content(call, headers),
+            headers=headers,
+            extensions={"timeout": timeout.as_dict()},
+        )
+
+    def send(self, request: httpx.Request, call: Call[Any]) -> httpx.Response:
+        assert isinstance(self._transport, httpx.BaseTransport)
+        response = self._transport.handle_request(request)
+        response.request = request
+        return response
+
+    async def asend(self, request: httpx.Request, call: Call[Any]) -> httpx.Response:
+        assert isinstance(self._transport, httpx.AsyncBaseTransport)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
 
 
 class transport_errors:
@@ -248,6 +340,8 @@ class transport_errors:
         request = self._request
         if error is not None:
             _scrub_credential(error, _sent_secret(request))
+            if isinstance(error, httpx.RequestError):
+                _attach(error, request)
         # httpx adds the header to this very object, and every response and httpx exception
         # keeps a reference to it. (A caller's own http_client may add one to any request.)
         if self._authenticated or "Authorization" in request.headers:
@@ -262,6 +356,14 @@ class transport_errors:
                 f"{_describe(request)} failed: {type(error).__name__}: {error}",
                 may_have_succeeded=not isinstance(error, _NOT_SENT),
             ) from error
+
+
+def _attach(error: httpx.RequestError, request: httpx.Request) -> None:
+    """Give `error` its `.request`, as `httpx.Client.send` does (a `PoolChannel` bypasses it)."""
+    try:
+        error.request  # noqa: B018 - set already?
+    except RuntimeError:
+        error.request = request
 
 
 def _sent_secret(request: httpx.Request) -> str:
@@ -419,7 +521,7 @@ def read_body(response: httpx.Response, max_bytes: int) -> None:
         _keep_body(response, b"".join(map(size.count, response.iter_bytes())))
     finally:
         # Closed whichever way the read ended: a body left half read cannot share the connection
-        # again, and httpx sets `response.elapsed` (logged) only on closing.
+        # again.
         response.close()
 
 
@@ -461,7 +563,8 @@ class _DecodedSize:
         return chunk
 
 
-def log_response(response: httpx.Response) -> None:
+def log_response(response: httpx.Response, elapsed: float) -> None:
+    """The line `CRAFT_LOG` turns on; `elapsed` is the seconds from sending to the body read."""
     request = response.request
     if logger.isEnabledFor(logging.INFO):
         logger.info(
@@ -469,7 +572,7 @@ def log_response(response: httpx.Response) -> None:
             request.method,
             request.url.raw_path.decode("ascii", "replace"),
             response.status_code,
-            _elapsed_ms(response),
+            elapsed * 1000,
             request_id_of(response) or "-",
         )
     if logger.isEnabledFor(logging.DEBUG):
@@ -489,10 +592,3 @@ def redacted_headers(headers: httpx.Headers) -> dict[str, str]:
 
 def _describe(request: httpx.Request) -> str:
     return f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
-
-
-def _elapsed_ms(response: httpx.Response) -> float:
-    try:
-        return response.elapsed.total_seconds() * 1000
-    except RuntimeError:  # elapsed is only set once the response is closed
-        return float("nan")

@@ -143,13 +143,27 @@ def _answer(answer: httpx.Response | Exception) -> httpx.Response:
     return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
 
+@pytest.mark.parametrize("callers_http", [False, True], ids=["own pool", "caller's client"])
 def test_the_sent_request_object_is_redacted_after_sending(
-    api: respx.MockRouter, client: CraftClient
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, callers_http: bool
 ) -> None:
+    # The very object the transport was given, whichever way it got there.
     sent: list[httpx.Request] = []
-    client._http.event_hooks["request"].append(sent.append)
+    handle_request = httpx.HTTPTransport.handle_request
+
+    def recording(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        assert request.headers["authorization"] == f"Bearer {API_KEY}"  # sent with the key
+        return handle_request(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", recording)
     api.get("/me").respond(200, json=ok({"id": "user_1"}))
-    client.me()
+    with (
+        httpx.Client() as http,
+        CraftClient(api_key=API_KEY, http_client=http if callers_http else None) as client,
+    ):
+        client.me()
+    assert len(sent) == 1
     assert sent[0].headers["authorization"] == "[redacted]"
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -23,6 +23,7 @@ import respx
 from respx.models import Call
 
 from craft_sdk import AsyncCraftClient, CraftClient
+from craft_sdk._config import DEFAULT_TIMEOUT
 from craft_sdk.testing import FakeClock
 
 from ..test_secrets import reachable_text
@@ -89,29 +90,50 @@ def raises(
 class Runner:
     """Runs one operation on a `CraftClient`, or awaits it on an `AsyncCraftClient` (in a fresh
     event loop), so that each case is written once and proves both:
-    `run(lambda c: c.me(), base_url=server.url, max_retries=0)`."""
+    `run(lambda c: c.me(), base_url=server.url, max_retries=0)`.
+
+    Each flavour runs twice: on the httpx client the SDK makes for itself, whose requests go
+    straight to its connection pool, and ("+http_client") on a caller's own httpx client, whose
+    requests go through all of httpx's client; every guarantee must hold on both."""
 
     def __init__(self, flavour: str, clock: FakeClock) -> None:
-        self.flavour = flavour
+        self.flavour, _, callers = flavour.partition("+")
+        self.callers_http = callers == "http_client"
         self.clock = clock
 
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         return {"api_key": KEY, "clock": self.clock, "base_url": BASE_URL, **options}
 
-    def __call__(self, operation: Operation, **options: Any) -> Any:
+    def __call__(self, operation: Operation, **given: Any) -> Any:
+        # The options with the key are made inline, never kept in a local of this frame: a
+        # locals-capturing traceback must show the key only if the SDK kept it.
+        callers_http = self.callers_http and "http_client" not in given
         if self.flavour == "sync":
-            with CraftClient(**self.options(options)) as client:
-                return operation(client)
+            with ExitStack() as stack:
+                if callers_http:
+                    http = httpx.Client(timeout=DEFAULT_TIMEOUT)
+                    given["http_client"] = stack.enter_context(http)
+                return operation(stack.enter_context(CraftClient(**self.options(given))))
 
         async def main() -> Any:
-            async with AsyncCraftClient(**self.options(options)) as client:
-                return await operation(client)
+            async with AsyncExitStack() as stack:
+                if callers_http:
+                    http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+                    given["http_client"] = await stack.enter_async_context(http)
+                client = AsyncCraftClient(**self.options(given))
+                return await operation(await stack.enter_async_context(client))
 
         return asyncio.run(main())
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "sync+http_client", "async+http_client"])
 def run(request: pytest.FixtureRequest, clock: FakeClock) -> Runner:
+    return Runner(request.param, clock)
+
+
+@pytest.fixture(params=["sync", "async"])
+def run_own(request: pytest.FixtureRequest, clock: FakeClock) -> Runner:
+    """`run`, on the httpx client the SDK makes for itself only: for what only it does."""
     return Runner(request.param, clock)
 
 

@@ -75,9 +75,10 @@ def no_resource_warnings() -> Iterator[list[warnings.WarningMessage]]:
 # --- T-LIFE-05: closing -----------------------------------------------------------------------
 
 
-def test_a_call_after_close_is_a_craft_error_and_close_is_idempotent(run: Runner) -> None:
+def test_a_call_after_close_is_a_craft_error_and_close_is_idempotent(run_own: Runner) -> None:
+    # (A caller's own http_client stays open, and usable, when the client closes: see below.)
     def operation(client: Any) -> Any:
-        if run.flavour == "sync":
+        if run_own.flavour == "sync":
             client.close()
             client.close()
             with raises(craft_sdk.CraftError) as caught:
@@ -94,7 +95,7 @@ def test_a_call_after_close_is_a_craft_error_and_close_is_idempotent(run: Runner
         return steps()
 
     with FaultyServer(default=Json(200, ok(USER))) as server:
-        error = run(operation, base_url=server.url)
+        error = run_own(operation, base_url=server.url)
     assert "is closed; create a new client" in str(error)
     assert server.requests == []
 

@@ -215,7 +215,9 @@ def test_every_log_record_of_the_sdk_httpx_and_httpcore_is_free_of_the_key(
     with caplog.at_level(logging.DEBUG):
         run(lambda c: c.me())
     names = {record.name for record in caplog.records}
-    assert {"craft_sdk", "httpx"} <= names  # there were records to leak through
+    # There were records to leak through: httpx logs the requests of a caller's client; those
+    # of the SDK's own go straight to the pool, and only the SDK logs them.
+    assert names >= ({"craft_sdk", "httpx"} if run.callers_http else {"craft_sdk"})
     for record in caplog.records:
         assert KEY not in record.getMessage()
         assert all(KEY not in text for text in reachable_text(record.args))
