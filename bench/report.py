@@ -31,21 +31,24 @@ def _ratio(figures: dict[str, float]) -> str:
 
 def throughput_table(summary: dict[str, Any], verdicts: dict[str, dict[str, Any]]) -> str:
     httpx2 = summary["httpx2"] is not None
-    header = ["case", "client", "rounds", "CPU µs/req: json", "pydantic", "SDK"]
-    header += ["SDK/json CPU", "SDK/pydantic CPU", "SDK/json wall"]
+    header = ["case", "client", "rounds", "CPU µs/req: json", "pydantic", "transport", "SDK"]
+    header += ["SDK/json CPU", "SDK/pydantic CPU", "SDK/transport CPU", "SDK/json wall"]
     header += ["httpx2/json CPU"] if httpx2 else []
     header += ["budget", "result"]
     rows = []
     for name, case in summary["cases"].items():
         row = [OPERATION_LABELS[case["operation"]], MODE_LABELS[case["mode"]]]
         if case["error"]:
-            row += ["", f"error: {case['error'][:70]}", "", "", "", "", ""]
+            row += ["", f"error: {case['error'][:70]}", "", "", "", "", "", "", ""]
             row += [""] if httpx2 else []
         else:
             cpu, ratios = case["cpu_us_per_request"], case["ratios"]
             row += [str(case["rounds"])]
-            row += [f"{cpu[column]:.0f}" for column in ("json", "pydantic", "sdk")]
-            row += [_ratio(ratios[key]) for key in ("sdk/json cpu", "sdk/pydantic cpu")]
+            row += [f"{cpu[column]:.0f}" for column in ("json", "pydantic", "transport", "sdk")]
+            row += [
+                _ratio(ratios[key])
+                for key in ("sdk/json cpu", "sdk/pydantic cpu", "sdk/transport cpu")
+            ]
             row += [_ratio(ratios["sdk/json wall"])]
             row += [_ratio(ratios["httpx2/json cpu"])] if httpx2 else []
         verdict = verdicts[name]

@@ -181,7 +181,13 @@ def summarise_case(result: CaseResult) -> dict[str, Any]:
 
     summary["ratios"] = {
         f"{over}/{under} {kind}": ratios(over, under, kind)
-        for over, under in [("sdk", "json"), ("sdk", "pydantic"), ("httpx2", "json")]
+        for over, under in [
+            ("sdk", "json"),
+            ("sdk", "pydantic"),
+            ("sdk", "transport"),
+            ("transport", "json"),
+            ("httpx2", "json"),
+        ]
         if over in samples
         for kind in ("cpu", "wall")
     }

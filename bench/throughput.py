@@ -5,10 +5,13 @@ sequence, or async shared by 64 tasks. Its columns, the SDK and the floors, run 
 by round (bench/rounds.py). The floors make the same requests as the SDK (same URLs and query
 strings, same headers, `Authorization` included), each on its own warmed-up client:
 
-    json      httpx, then `response.json()`
-    pydantic  httpx, then `Envelope.model_validate_json(response.content)` with a project model
-              like the SDK's
-    httpx2    httpx2, then `response.json()` (only when httpx2 is installed)
+    json       httpx, then `response.json()`
+    pydantic   httpx, then `Envelope.model_validate_json(response.content)` with a project
+               model like the SDK's
+    transport  httpx's lowest layer: an `httpx.Request` handed straight to an `HTTPTransport`
+               (its connection pool), then `response.json()`; what the SDK's own client does
+               under its own work, without the rest of `httpx.Client.send`
+    httpx2     httpx2, then `response.json()` (only when httpx2 is installed)
 """
 
 from __future__ import annotations
@@ -90,6 +93,47 @@ class PageEnvelope(BaseModel):
 
 def _project_count(body: dict[str, Any]) -> int:
     return int(body["data"]["id"] == PROJECT_ID)
+
+
+class Transport:
+    """The `get` of an httpx client, done on httpx's lowest public layer: the request goes
+    straight to an `HTTPTransport`, and the answer is read whole."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._transport = httpx.HTTPTransport()
+        self._headers = headers
+
+    def get(self, url: str, params: dict[str, int] | None = None) -> httpx.Response:
+        request = httpx.Request("GET", url, params=params, headers=self._headers)
+        response = self._transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class AsyncTransport:
+    """`Transport` on an `AsyncHTTPTransport`."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._transport = httpx.AsyncHTTPTransport()
+        self._headers = headers
+
+    async def get(self, url: str, params: dict[str, int] | None = None) -> httpx.Response:
+        request = httpx.Request("GET", url, params=params, headers=self._headers)
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
 
 
 class Urls:
@@ -268,11 +312,16 @@ def run_sync_case(
     base_url: str, operation: str, ops: int, schedule: Schedule
 ) -> dict[str, list[Sample]]:
     urls, headers = Urls(base_url), sdk_headers(base_url)
-    clients: list[Any] = [httpx.Client(headers=headers), httpx.Client(headers=headers)]
+    clients: list[Any] = [
+        httpx.Client(headers=headers),
+        httpx.Client(headers=headers),
+        Transport(headers),
+    ]
     sdk = CraftClient(api_key=API_KEY, base_url=base_url)
     columns = {
         "json": JsonFloor(clients[0], urls),
         "pydantic": PydanticFloor(clients[1], urls),
+        "transport": JsonFloor(clients[2], urls),
         "sdk": Sdk(sdk),
     }
     if (httpx2 := httpx2_module()) is not None:
@@ -291,11 +340,16 @@ async def run_async_case(
     base_url: str, operation: str, ops: int, schedule: Schedule, concurrency: int
 ) -> dict[str, list[Sample]]:
     urls, headers = Urls(base_url), sdk_headers(base_url)
-    clients: list[Any] = [httpx.AsyncClient(headers=headers), httpx.AsyncClient(headers=headers)]
+    clients: list[Any] = [
+        httpx.AsyncClient(headers=headers),
+        httpx.AsyncClient(headers=headers),
+        AsyncTransport(headers),
+    ]
     sdk = AsyncCraftClient(api_key=API_KEY, base_url=base_url)
     columns = {
         "json": AsyncJsonFloor(clients[0], urls),
         "pydantic": AsyncPydanticFloor(clients[1], urls),
+        "transport": AsyncJsonFloor(clients[2], urls),
         "sdk": AsyncSdk(sdk),
     }
     if (httpx2 := httpx2_module()) is not None:
