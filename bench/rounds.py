@@ -114,6 +114,20 @@ def measure_sync(
     return samples
 
 
+async def measure_burst(op: AsyncOp, ops: int, concurrency: int) -> Sample:
+    """One block of `ops` operations shared by `concurrency` tasks, all started at once."""
+    share, extra = divmod(ops, concurrency)
+
+    async def run(count: int) -> None:
+        for _ in range(count):
+            await op()
+
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(run(share + (i < extra)) for i in range(concurrency)))
+    return Sample(time.process_time() - cpu, time.perf_counter() - wall)
+
+
 async def measure_async(
     columns: Mapping[str, AsyncOp],
     ops: int,
@@ -124,19 +138,8 @@ async def measure_async(
 ) -> dict[str, list[Sample]]:
     """Per column, one sample per round of `ops` operations shared by `concurrency` tasks."""
 
-    async def run(op: AsyncOp, count: int) -> None:
-        for _ in range(count):
-            await op()
-
     async def block(op: AsyncOp, count: int = ops) -> Sample:
-        gc.collect()
-        cpu, wall = time.process_time(), time.perf_counter()
-        if concurrency == 1:
-            await run(op, count)
-        else:  # `concurrency` tasks share the block's operations
-            share, extra = divmod(count, concurrency)
-            await asyncio.gather(*(run(op, share + (i < extra)) for i in range(concurrency)))
-        return Sample(time.process_time() - cpu, time.perf_counter() - wall)
+        return await measure_burst(op, count, concurrency)
 
     for name, op in columns.items():
         _check(name, await op(), expected)

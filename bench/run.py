@@ -56,6 +56,8 @@ class Plan:
     tasks_ops: int
     tasks_rounds: int
     """...`tasks_rounds` times."""
+    pool_fresh_ops: int
+    """Gets in 64 tasks on a new client, per row of the pool table."""
     iterate_items: int
     upload_bytes: int
     import_runs: int
@@ -81,6 +83,7 @@ FULL: Final = Plan(
     tasks_levels=(1, 8, 16, 32, 64),
     tasks_ops=192,
     tasks_rounds=3,
+    pool_fresh_ops=640,
     iterate_items=100_000,
     upload_bytes=200 * MIB,
     import_runs=9,
@@ -102,6 +105,7 @@ SMOKE: Final = Plan(
     tasks_levels=(1, 64),
     tasks_ops=64,
     tasks_rounds=1,
+    pool_fresh_ops=64,
     iterate_items=10_000,
     upload_bytes=20 * MIB,
     import_runs=3,
@@ -271,7 +275,7 @@ def measure(plan: Plan) -> dict[str, Any]:
         )
         log(f"get with 64 tasks, for {len(throughput.POOL_LIMITS)} connection-pool limits")
         summary["cost_by_pool_limits"] = throughput.cost_by_pool_limits(
-            server.base_url, plan.tasks_ops, plan.tasks_rounds
+            server.base_url, plan.tasks_ops, plan.tasks_rounds, plan.pool_fresh_ops
         )
         for mode in ("sync", "async"):
             log(f"iterating {plan.iterate_items:,} projects ({mode})")

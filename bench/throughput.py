@@ -17,18 +17,22 @@ strings, same headers, `Authorization` included), each on its own warmed-up clie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import statistics
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
-from rounds import CaseResult, Sample, Schedule, measure_async, measure_sync
+from rounds import CaseResult, Sample, Schedule, measure_async, measure_burst, measure_sync
 from server import API_KEY, PROJECT_ID
 
+import craft_sdk._client
+import craft_sdk._transport
 from craft_sdk import AsyncCraftClient, CraftClient
 
 PAGE_LIMIT: Final = 20
@@ -417,15 +421,51 @@ def cpu_by_tasks(
 # Connection-pool limits for the pool table: (max_connections, max_keepalive_connections).
 POOL_LIMITS: Final = {
     "100 / 20 (httpx's default)": (100, 20),
-    "100 / 100": (100, 100),
     "64 / 64": (64, 64),
+    "64 / 16": (64, 16),
     "32 / 32": (32, 32),
+    "32 / 16 (the SDK's)": (32, 16),
     "16 / 16": (16, 16),
 }
 
 
+@contextlib.contextmanager
+def sdk_pool_limits(connections: int, keepalive: int) -> Iterator[None]:
+    """The SDK's own pool (and its connection slots) made with these limits, for clients made
+    meanwhile: what each row of the pool table would cost as the SDK's default."""
+    limits = httpx.Limits(**_limits(connections, keepalive))
+    with contextlib.ExitStack() as stack:
+        for module in (craft_sdk._client, craft_sdk._transport):
+            stack.enter_context(_patched(module, "DEFAULT_POOL_LIMITS", limits))
+        yield
+
+
+@contextlib.contextmanager
+def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
+async def _fresh_client_gets(base_url: str, ops: int, rounds: int) -> dict[str, float]:
+    """CPU and wall µs per get of `ops` gets in 64 tasks on a new `AsyncCraftClient` each round:
+    a burst on a pool with no connections yet, which opens as many as its limits allow."""
+    samples = []
+    for _ in range(rounds):
+        async with AsyncCraftClient(api_key=API_KEY, base_url=base_url) as sdk:
+            get = AsyncSdk(sdk).get
+            samples.append(await measure_burst(get, ops, CONCURRENCY))
+    return {
+        "cpu_us": round(statistics.median(s.cpu for s in samples) / ops * 1e6, 1),
+        "wall_us": round(statistics.median(s.wall for s in samples) / ops * 1e6, 1),
+    }
+
+
 async def _cost_by_pool_limits(
-    base_url: str, ops: int, rounds: int
+    base_url: str, ops: int, rounds: int, fresh_ops: int
 ) -> dict[str, dict[str, dict[str, float]]]:
     urls, headers = Urls(base_url), sdk_headers(base_url)
     schedule = Schedule(min_rounds=rounds, max_rounds=rounds, seconds=0)
@@ -438,9 +478,9 @@ async def _cost_by_pool_limits(
             limits = library.Limits(**_limits(connections, keepalive))
             clients.append(library.AsyncClient(headers=headers, limits=limits))
             columns[f"{name} + json"] = AsyncJsonFloor(clients[-1], urls).get
-        # The SDK on an httpx client with these limits: the SDK's own pool is httpx's default.
-        clients.append(httpx.AsyncClient(limits=httpx.Limits(**_limits(connections, keepalive))))
-        sdk = AsyncCraftClient(api_key=API_KEY, base_url=base_url, http_client=clients[-1])
+        with sdk_pool_limits(connections, keepalive):
+            sdk = AsyncCraftClient(api_key=API_KEY, base_url=base_url)
+        clients.append(sdk)
         columns["SDK"] = AsyncSdk(sdk).get
         try:
             samples = await measure_async(
@@ -456,6 +496,9 @@ async def _cost_by_pool_limits(
             }
             for name, runs in samples.items()
         }
+        with sdk_pool_limits(connections, keepalive):
+            fresh = await _fresh_client_gets(base_url, fresh_ops, rounds)
+        by_limits[label]["SDK, new client"] = fresh
     return by_limits
 
 
@@ -463,7 +506,13 @@ def _limits(connections: int, keepalive: int) -> dict[str, int]:
     return {"max_connections": connections, "max_keepalive_connections": keepalive}
 
 
-def cost_by_pool_limits(base_url: str, ops: int, rounds: int) -> dict[str, Any]:
+def cost_by_pool_limits(base_url: str, ops: int, rounds: int, fresh_ops: int) -> dict[str, Any]:
     """Client CPU and wall µs per get with 64 tasks sharing one async client, for each of
-    `POOL_LIMITS`: how the pool's size changes what concurrency costs (encode/httpx#3215)."""
-    return asyncio.run(_cost_by_pool_limits(base_url, ops, rounds))
+    `POOL_LIMITS`: how the pool's size changes what concurrency costs (encode/httpx#3215).
+
+    Each row has httpx (and httpx2) with those limits, the SDK with them as its own pool's, in
+    rounds on a warmed-up client, and the SDK with a burst of `fresh_ops` gets on a new client:
+    httpcore's pool rescans its idle connections against all of its connections at each change,
+    so a pool that keeps every connection of a burst alive stays expensive afterwards.
+    """
+    return asyncio.run(_cost_by_pool_limits(base_url, ops, rounds, fresh_ops))

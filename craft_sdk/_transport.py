@@ -48,11 +48,12 @@ USER_AGENT: Final = (
 )
 REDACTED: Final = "[redacted]"
 
-# The SDK's own connection pool. httpx's default keeps only 20 of its 100 connections alive, so
-# past 20 requests at once, every request opens a connection and closes it; 64 kept alive cost
-# less CPU per request with 64 tasks in the bench (docs/performance.md, the pool table), and 64 in
-# flight is more than the API's rate limits let a key use.
-DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+# The SDK's own connection pool. httpcore's pool rescans its idle connections against all of its
+# connections at every change, so its CPU per request grows with how many it keeps alive: after
+# a burst of 64 tasks, a pool keeping 64 alive spent about 7.7 ms per request, against about
+# 2 ms for one keeping 16 (docs/performance.md, the pool table). 32 in flight is still several
+# times what the API's highest rate limit (1,000 a minute) lets a key use.
+DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
 # httpx failures that happen before a single byte of the request is written: the server cannot
 # have seen the request, so any method may be retried. (A ProxyError is a proxy refusing to open
@@ -207,7 +208,6 @@ class Channel:
     def __init__(self, http: httpx.Client | httpx.AsyncClient, config: ClientConfig) -> None:
         self.http = http
         self._base_url = config.base_url_text
-        self._api_key = config.api_key
         self._auth = ApiKeyAuth(config.api_key)
         self._headers = sdk_headers(config)
 
@@ -277,6 +277,7 @@ class PoolChannel(Channel):
     ) -> None:
         super().__init__(http, config)
         self._transport = transport
+        self._api_key = config.api_key
         # What httpx's client adds to the SDK's headers, so that the same request goes out.
         self._headers = {"Connection": "keep-alive", **self._headers}
 
