@@ -48,12 +48,14 @@ USER_AGENT: Final = (
 )
 REDACTED: Final = "[redacted]"
 
-# The SDK's own connection pool. httpcore's pool rescans its idle connections against all of its
-# connections at every change, so its CPU per request grows with how many it keeps alive: after
-# a burst of 64 tasks, a pool keeping 64 alive spent about 7.7 ms per request, against about
-# 2 ms for one keeping 16 (docs/performance.md, the pool table). 32 in flight is still several
-# times what the API's highest rate limit (1,000 a minute) lets a key use.
-DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+# The SDK's own connection pool: 16 connections, all kept alive. httpcore's pool rescans its idle
+# connections against all of its connections at every change, so its CPU per request grows with
+# how many it keeps: after a burst of 64 tasks, a pool keeping 64 alive spent about 7 ms per
+# request, one keeping 16 about 2 ms (docs/performance.md, the pool table). Keeping alive as many
+# as it may open means a busy client never closes a connection only to open (and handshake) a
+# new one. 16 in flight is as many as the API's highest rate limit (1,000 a minute) can use at
+# up to a second per request; more requests wait in the SDK's connection slots.
+DEFAULT_POOL_LIMITS: Final = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 # httpx failures that happen before a single byte of the request is written: the server cannot
 # have seen the request, so any method may be retried. (A ProxyError is a proxy refusing to open
