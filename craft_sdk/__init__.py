@@ -44,102 +44,35 @@ from ._version import __version__
 
 if typing.TYPE_CHECKING:
     from . import oauth as oauth
-    from ._client import (
-        AsyncCraftClient as AsyncCraftClient,
-    )
-    from ._client import (
-        CraftClient as CraftClient,
-    )
-    from ._clock import (
-        Clock as Clock,
-    )
-    from ._pagination import (
-        AsyncPage as AsyncPage,
-    )
-    from ._pagination import (
-        AsyncPaginator as AsyncPaginator,
-    )
-    from ._pagination import (
-        SyncPage as SyncPage,
-    )
-    from ._rate_limit import (
-        RateLimit as RateLimit,
-    )
+    from ._client import AsyncCraftClient, CraftClient
+    from ._clock import Clock
+    from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+    from ._rate_limit import RateLimit
     from .models import (
-        BuildCompletedEvent as BuildCompletedEvent,
+        BuildCompletedEvent,
+        BuildFailedEvent,
+        BuildStartedEvent,
+        DeletedFile,
+        DeletedProject,
+        Deployment,
+        DeploymentEnvironment,
+        DeploymentStatus,
+        DownloadedFile,
+        FileEntry,
+        Pagination,
+        Project,
+        ProjectCreatedEvent,
+        ProjectDeletedEvent,
+        ProjectSettings,
+        ProjectStats,
+        ProjectStatus,
+        ProjectUpdatedEvent,
+        Token,
+        UnknownWebhookEvent,
+        User,
+        WebhookEvent,
     )
-    from .models import (
-        BuildFailedEvent as BuildFailedEvent,
-    )
-    from .models import (
-        BuildStartedEvent as BuildStartedEvent,
-    )
-    from .models import (
-        DeletedFile as DeletedFile,
-    )
-    from .models import (
-        DeletedProject as DeletedProject,
-    )
-    from .models import (
-        Deployment as Deployment,
-    )
-    from .models import (
-        DeploymentEnvironment as DeploymentEnvironment,
-    )
-    from .models import (
-        DeploymentStatus as DeploymentStatus,
-    )
-    from .models import (
-        DownloadedFile as DownloadedFile,
-    )
-    from .models import (
-        FileEntry as FileEntry,
-    )
-    from .models import (
-        Pagination as Pagination,
-    )
-    from .models import (
-        Project as Project,
-    )
-    from .models import (
-        ProjectCreatedEvent as ProjectCreatedEvent,
-    )
-    from .models import (
-        ProjectDeletedEvent as ProjectDeletedEvent,
-    )
-    from .models import (
-        ProjectSettings as ProjectSettings,
-    )
-    from .models import (
-        ProjectStats as ProjectStats,
-    )
-    from .models import (
-        ProjectStatus as ProjectStatus,
-    )
-    from .models import (
-        ProjectUpdatedEvent as ProjectUpdatedEvent,
-    )
-    from .models import (
-        Token as Token,
-    )
-    from .models import (
-        UnknownWebhookEvent as UnknownWebhookEvent,
-    )
-    from .models import (
-        User as User,
-    )
-    from .models import (
-        WebhookEvent as WebhookEvent,
-    )
-    from .webhooks import (
-        construct_event as construct_event,
-    )
-    from .webhooks import (
-        sign_webhook as sign_webhook,
-    )
-    from .webhooks import (
-        verify_webhook as verify_webhook,
-    )
+    from .webhooks import construct_event, sign_webhook, verify_webhook
 
 # Everything else loads on first use (PEP 562): `import craft_sdk` alone costs almost nothing,
 # a webhook receiver never loads the HTTP client, and a script that only makes calls never loads
@@ -250,7 +183,6 @@ def __getattr__(name: str) -> typing.Any:
 
     module = importlib.import_module(module_name, __name__)
     value = module if name == "oauth" else getattr(module, name)
-    _present_as_public(value)
     globals()[name] = value  # found directly from now on, without this function
     return value
 
@@ -259,18 +191,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-def _present_as_public(value: object) -> None:
-    # Tracebacks and reprs say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError.
-    if isinstance(value, type) and value.__module__.startswith("craft_sdk."):
-        value.__module__ = "craft_sdk"
-
-
-def _present_loaded_names_as_public() -> None:
-    # The names imported above; the lazy ones are presented as `__getattr__` loads them.
-    for name in __all__:
-        if name in globals():
-            _present_as_public(globals()[name])
-
-
 _setup_logging()
-_present_loaded_names_as_public()

@@ -6,6 +6,7 @@ anything; `isinstance(cast(object, value), ...)` tells type checkers the check i
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 
@@ -32,3 +33,20 @@ def check_int(what: str, value: int, *, minimum: int, maximum: int | None = None
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise ValueError(f"{what} must be {bounds}; got {value}")
     return value
+
+
+def check_seconds(what: str, value: float, *, zero_allowed: bool) -> float:
+    if isinstance(value, bool) or not isinstance(cast(object, value), (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
+    if not is_finite(value) or value < 0 or (value == 0 and not zero_allowed):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ValueError(f"{what} must be a finite number of seconds {bound}; got {value!r}")
+    return float(value)
+
+
+def is_finite(number: float) -> bool:
+    """`math.isfinite`, but False for an int too large for a float instead of OverflowError."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False

@@ -51,7 +51,7 @@ from ._transport import (
     running_loop,
     transport_errors,
 )
-from ._types import NOT_GIVEN, NotGiven
+from ._types import NOT_GIVEN, NotGiven, public
 from .models import User
 from .resources._base import AsyncSender, SyncSender
 from .resources.deployments import AsyncDeployments, Deployments
@@ -324,6 +324,7 @@ class _BaseClient(Generic[HttpClientT]):
         )
 
 
+@public
 class CraftClient(_BaseClient[httpx.Client]):
     """The Craft API client.
 
@@ -520,6 +521,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         self.close()
 
 
+@public
 class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
     """The Craft API client for asyncio: the same surface as `CraftClient`, awaited.
 

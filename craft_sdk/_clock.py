@@ -11,8 +11,10 @@ from typing import Protocol
 
 from ._errors import APITimeoutError
 from ._http import httpx
+from ._types import public
 
 
+@public
 class Clock(Protocol):
     """Where a client gets the time and how it waits."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
-import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Final, TypeAlias, cast
 
+from ._checks import check_seconds
 from ._errors import CraftError
 from ._http import httpx
 from ._types import NOT_GIVEN, NotGiven
@@ -220,12 +220,11 @@ def resolve_max_retry_wait(max_retry_wait: float) -> float:
 
 
 def _positive_seconds(what: str, value: object, *, zero_allowed: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CraftError(f"{what} must be a number of seconds, not {value!r}.")
-    if not _is_finite(value) or value < 0 or (value == 0 and not zero_allowed):
-        bound = ">= 0" if zero_allowed else "> 0"
-        raise CraftError(f"{what} must be a finite number of seconds {bound}, not {value!r}.")
-    return float(value)
+    # The shared check, raised as the CraftError that every configuration mistake is.
+    try:
+        return check_seconds(what, cast(float, value), zero_allowed=zero_allowed)
+    except (TypeError, ValueError) as problem:
+        raise CraftError(f"{problem}.") from None
 
 
 def resolve_max_retries(max_retries: object) -> int:
@@ -264,13 +263,6 @@ def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:
             )
         checked[name] = value
     return checked
-
-
-def _is_finite(number: float) -> bool:
-    try:
-        return math.isfinite(number)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def _is_header_safe(value: str) -> bool:

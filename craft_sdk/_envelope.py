@@ -26,13 +26,15 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-craft-request-id")
 
 
-def read_envelope(response: httpx.Response) -> dict[str, Any]:
-    """The envelope of a successful answer, or raise the error it describes."""
+def read_envelope(response: httpx.Response, decoded: object = ...) -> dict[str, Any]:
+    """The envelope of a successful answer, or raise the error it describes. `decoded` is the
+    body as `decode_json_leniently` gave it, when the caller has decoded it already."""
     if not response.is_success:
         raise error_from_response(response)
-    decoded = _decode_json(response)
-    body = json_object(decoded)
-    if body is None or not isinstance(body.get("success"), bool):
+    if decoded is ...:
+        decoded = _decode_json(response)
+    body = envelope_of(decoded)
+    if body is None:
         raise APIResponseValidationError(
             "The API's answer is not the {success, data} envelope.",
             response=response,
@@ -45,6 +47,13 @@ def read_envelope(response: httpx.Response) -> dict[str, Any]:
             "The API's answer says success but holds no data.", response=response, body=body
         )
     return body
+
+
+def envelope_of(decoded: object) -> dict[str, Any] | None:
+    """A decoded JSON body as the API's envelope (an object whose `success` is a bool), or None
+    when it is something else."""
+    body = json_object(decoded)
+    return body if body is not None and isinstance(body.get("success"), bool) else None
 
 
 def data(model: type[M]) -> Callable[[httpx.Response], M]:
@@ -115,7 +124,7 @@ def validate(model: type[M], value: object, *, response: httpx.Response, body: o
 def error_from_response(response: httpx.Response, body: object = ...) -> APIError:
     """The typed error an error answer stands for; never raises on a malformed body."""
     if body is ...:
-        body = _decode_json_leniently(response)
+        body = decode_json_leniently(response)
     envelope = json_object(body) or {}
     error = envelope.get("error")
     fields: Mapping[str, Any] = json_object(error) or {}
@@ -163,7 +172,8 @@ def _decode_json(response: httpx.Response) -> object:
         ) from None
 
 
-def _decode_json_leniently(response: httpx.Response) -> object:
+def decode_json_leniently(response: httpx.Response) -> object:
+    """The body as JSON, or as text when it is not JSON (None when empty)."""
     try:
         return json.loads(response.content)
     except (ValueError, RecursionError):

@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._types import public
+
 if TYPE_CHECKING:
     from ._http import httpx
     from .models import Deployment
@@ -83,6 +85,7 @@ def _restore(cls: type[CraftError], args: tuple[Any, ...], state: dict[str, Any]
     return error
 
 
+@public
 class CraftError(Exception):
     """The base of every error craft-sdk raises: catch this to catch them all."""
 
@@ -95,6 +98,7 @@ class CraftError(Exception):
         return (_restore, (type(self), self.args, self.__dict__.copy()))
 
 
+@public
 class APIError(CraftError):
     """The API answered with an error: a non-2xx status, or a body that says `"success": false`."""
 
@@ -155,30 +159,37 @@ class APIError(CraftError):
         return f"{head}: {' '.join(self.message.split())}{tail}"
 
 
+@public
 class BadRequestError(APIError):
     """400: the request was malformed or a parameter is invalid."""
 
 
+@public
 class AuthenticationError(APIError):
     """401: the API key or access token is missing, wrong or revoked."""
 
 
+@public
 class PermissionDeniedError(APIError):
     """403: the key is valid but may not do this (or a plan limit was reached)."""
 
 
+@public
 class NotFoundError(APIError):
     """404: no such project, file or deployment, or it belongs to someone else."""
 
 
+@public
 class ConflictError(APIError):
     """409: the request conflicts with the current state of the resource."""
 
 
+@public
 class UnprocessableEntityError(APIError):
     """422: the request was well-formed but its values were refused."""
 
 
+@public
 class RateLimitError(APIError):
     """429: too many requests for this key; wait `retry_after` seconds before the next.
 
@@ -208,10 +219,12 @@ class RateLimitError(APIError):
         self.retry_after = retry_after
 
 
+@public
 class InternalServerError(APIError):
     """5xx: the API failed; the request may or may not have taken effect."""
 
 
+@public
 class APIConnectionError(CraftError):
     """No usable answer arrived: the connection could not be made, or broke off.
 
@@ -235,6 +248,7 @@ class APIConnectionError(CraftError):
         self.may_have_succeeded = may_have_succeeded
 
 
+@public
 class APITimeoutError(APIConnectionError):
     """A timeout ran out before the answer was complete: an httpx timeout of one attempt, or
     the call's `deadline`. `may_have_succeeded` is False when the request was never sent (a
@@ -249,6 +263,7 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, may_have_succeeded=may_have_succeeded)
 
 
+@public
 class APIResponseValidationError(CraftError):
     """A 2xx answer came, but it is not what the API promises: not JSON, not the envelope, or
     data that does not fit the model. The request itself most likely took effect. Not retried."""
@@ -275,6 +290,7 @@ class APIResponseValidationError(CraftError):
         self.may_have_succeeded = True
 
 
+@public
 class ResponseTooLargeError(CraftError):
     """The answer is larger than the client's `max_response_bytes`, so it was not read into
     memory (the count is of the decoded body, so a small compressed answer that expands past the
@@ -298,6 +314,7 @@ class ResponseTooLargeError(CraftError):
         self.may_have_succeeded = True
 
 
+@public
 class WrongEventLoopError(CraftError, RuntimeError):
     """An `AsyncCraftClient` was used from an event loop other than the one it first ran on.
 
@@ -307,6 +324,7 @@ class WrongEventLoopError(CraftError, RuntimeError):
     `asyncio.run` runs."""
 
 
+@public
 class WriteManyError(CraftError):
     """Some files of a `write_many` were not written. Nothing is lost silently: every path is in
     exactly one of `written`, `failed` and `not_attempted`."""
@@ -336,6 +354,7 @@ class WriteManyError(CraftError):
         self.not_attempted = not_attempted
 
 
+@public
 class DeploymentFailedError(CraftError):
     """`deployments.wait` saw the deployment end as `failed`."""
 
@@ -348,6 +367,7 @@ class DeploymentFailedError(CraftError):
         self.deployment = deployment
 
 
+@public
 class WaitTimeoutError(CraftError, TimeoutError):
     """`deployments.wait` ran out of time before the deployment reached a final status.
 
@@ -368,19 +388,23 @@ class WaitTimeoutError(CraftError, TimeoutError):
         self.deployment = deployment
 
 
+@public
 class WebhookVerificationError(CraftError):
     """A webhook delivery failed verification: do not act on it, and answer 400. The message
     never repeats the body, the signature or the secret."""
 
 
+@public
 class WebhookSignatureMissingError(WebhookVerificationError):
     """The delivery has no `X-Craft-Signature` header (or an empty one)."""
 
 
+@public
 class WebhookSignatureMismatchError(WebhookVerificationError):
     """The signature is not one any of the secrets makes for this body (or is malformed)."""
 
 
+@public
 class WebhookTimestampError(WebhookVerificationError):
     """The body's signed `timestamp` is older, or further ahead, than the tolerance allows (or
     is missing, when a tolerance was asked for).
@@ -399,6 +423,7 @@ class WebhookTimestampError(WebhookVerificationError):
         self.age = age
 
 
+@public
 class WebhookPayloadError(WebhookVerificationError):
     """The body is signed correctly but is not a webhook event (not JSON, or no `event`)."""
 

@@ -1,7 +1,8 @@
 """Page/limit pagination: one page at a time, lazily, with guards against servers that loop.
 
-What the next page is, and whether the server is misbehaving, is decided once, in `next_call`;
-`SyncPage` and `AsyncPage` / `AsyncPaginator` only fetch and iterate.
+What the next page is, and whether the server is misbehaving, is decided once, in
+`check_advances` and `following_call` (together, `next_call`); `SyncPage` and `AsyncPage` /
+`AsyncPaginator` only fetch and iterate.
 
 Iteration ends when the server says `hasMore: false`, when a page comes back empty, or after
 `max_items`. It stops with a `CraftError` instead of looping when a page does not advance (the
@@ -23,6 +24,7 @@ from ._checks import check_int
 from ._envelope import envelope_type, read_envelope, validate
 from ._errors import APIResponseValidationError, CraftError
 from ._http import httpx
+from ._types import public
 from .models.pagination import Pagination
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -87,7 +89,6 @@ def check_advances(
     """Raise `CraftError` if `page` is not the page `call` asked for, or repeats the one before:
     its items are not the list's next ones."""
     asked = _page_number(call)
-    info = page.pagination
     info = page.pagination
     if info is not None and info.page != asked:
         raise CraftError(
@@ -233,6 +234,7 @@ class _Page(Generic[M, SendT]):
         )
 
 
+@public
 class SyncPage(_Page[M, SyncSend[M]]):
     """A page of a list. Iterate it for every item of every page, fetched one page at a time:
     `for project in client.projects.list(): ...`."""
@@ -255,6 +257,7 @@ class SyncPage(_Page[M, SyncSend[M]]):
         return itertools.islice(items, self._max_items)
 
 
+@public
 class AsyncPage(_Page[M, AsyncSend[M]]):
     """A page of a list. `async for` it for every item of every page, fetched one at a time."""
 
@@ -282,6 +285,7 @@ class AsyncPage(_Page[M, AsyncSend[M]]):
                         return
 
 
+@public
 class AsyncPaginator(Generic[M]):
     """What an async `list()` returns: `await` it for the first page, or `async for` it for
     every item of every page. Nothing is sent until then; each `await` or `async for` fetches

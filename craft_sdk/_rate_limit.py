@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Final, NamedTuple
 
 from ._errors import RateLimitError
+from ._types import public
 
 # How often a request that found the budget spent by requests still in flight looks again: their
 # answers will tell the new window's budget.
@@ -32,6 +33,7 @@ IN_FLIGHT_POLL: Final = 0.05
 RESET_JITTER: Final = 0.25
 
 
+@public
 @dataclasses.dataclass(frozen=True)
 class RateLimit:
     """The rate limit as the API last reported it (`client.rate_limit`)."""

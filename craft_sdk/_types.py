@@ -1,10 +1,25 @@
-"""Small shared types, and `json_object` for reading decoded JSON."""
+"""Small shared types, `json_object` for reading decoded JSON, and the `public` decorator."""
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, TypeVar, cast
+
+_C = TypeVar("_C", bound=type)
 
 
+def public(cls: _C) -> _C:
+    """Presents a class of `craft_sdk.__all__` as `craft_sdk.<name>`, where it is defined.
+
+    Tracebacks and reprs then say craft_sdk.NotFoundError, not craft_sdk._errors.NotFoundError,
+    whichever module the class was imported from, and whether or not anything has read
+    `craft_sdk.NotFoundError` yet. Outermost, so that other decorators (`@dataclass`) and
+    pydantic's class creation still see the defining module.
+    """
+    cls.__module__ = "craft_sdk"
+    return cls
+
+
+@public
 class NotGiven:
     """The type of `NOT_GIVEN`: "leave this unchanged", as opposed to `None`, which clears it.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -15,7 +16,7 @@ import respx
 from respx.models import Call
 
 from craft_sdk import AsyncCraftClient, CraftClient, Deployment
-from craft_sdk.testing import FakeClock
+from craft_sdk.testing import CraftEmulator, FakeClock
 
 Done = TypeVar("Done")
 Total = TypeVar("Total")
@@ -57,6 +58,58 @@ def record_progress(seen: list[tuple[Done, Total]]) -> Callable[[Done, Total], N
     return lambda done, total: seen.append((done, total))
 
 
+def statuses(emu: CraftEmulator) -> list[int]:
+    """The status of every request the emulator handled, in order (0 for a dropped one)."""
+    return [status for _, _, status in emu.requests]
+
+
+def drain(listed: Any) -> Any:
+    """Every item of a `list()`: a list from a sync paginator, an awaitable of one from an async
+    paginator (for `run(lambda c: drain(c.projects.list()))`)."""
+    if hasattr(listed, "__aiter__"):
+
+        async def gather() -> list[Any]:
+            return [item async for item in listed]
+
+        return gather()
+    return list(listed)
+
+
+def run_on(
+    flavour: str,
+    operation: Callable[[Any], Any],
+    *,
+    callers_http: bool = False,
+    for_oauth: bool = False,
+    **options: Any,
+) -> Any:
+    """Run `operation` on a new client of `flavour` ("sync" or "async") and close it after.
+
+    The client is built with `options` (API_KEY and a FakeClock unless they say otherwise), with
+    `for_oauth(...)` when `for_oauth`, and on a caller's own httpx client when `callers_http`.
+    """
+    options.setdefault("clock", FakeClock())
+    if not for_oauth:
+        options.setdefault("api_key", API_KEY)
+    if flavour == "sync":
+        with ExitStack() as stack:
+            if callers_http:
+                options["http_client"] = stack.enter_context(httpx.Client())
+            client = CraftClient.for_oauth(**options) if for_oauth else CraftClient(**options)
+            return operation(stack.enter_context(client))
+
+    async def main() -> Any:
+        async with AsyncExitStack() as stack:
+            if callers_http:
+                options["http_client"] = await stack.enter_async_context(httpx.AsyncClient())
+            client = (
+                AsyncCraftClient.for_oauth(**options) if for_oauth else AsyncCraftClient(**options)
+            )
+            return await operation(await stack.enter_async_context(client))
+
+    return asyncio.run(main())
+
+
 PROJECT = {
     "id": "proj_abc123",
     "name": "My Landing Page",
@@ -74,6 +127,12 @@ PROJECT = {
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    """Which client a test runs on: "sync" (CraftClient) or "async" (AsyncCraftClient)."""
+    return str(request.param)
 
 
 @pytest.fixture(autouse=True)

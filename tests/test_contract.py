@@ -33,7 +33,6 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
 from schemathesis.core.result import Err, Ok
@@ -45,6 +44,7 @@ MAX_EXAMPLES = 20  # per operation, per mode
 # The ids refuse only "", "." and "..", which no URL carries as a path segment: there is no
 # invalid id to send.
 IDS = ("projectId", "deploymentId")
+PLACEHOLDER = "id_placeholder"  # drawn with, then replaced by a real id (`_fuzz`)
 # Template slugs the reference documents. A template names something on the server, like an
 # id does: positive cases get a known one; an unknown one has its explicit case.
 TEMPLATES = ("landing-page", "dashboard")
@@ -137,30 +137,25 @@ def _fuzz(
 ) -> int:
     """Send up to MAX_EXAMPLES generated cases of `operation`, each checked; answer how many.
 
-    `ids` makes fresh state before each case and answers the path parameters to use; the others
-    are generated. `before_call` gets each case before it is sent.
+    `ids` makes fresh state for each case and answers the path parameters to use; the others
+    are generated. It runs once a case is drawn: most drawn file paths are filtered out, and
+    each would otherwise leave a project behind. `before_call` gets each case before it is sent.
     """
     sent = 0
-    generated = (
-        cast(SearchStrategy[AnyCase], operation.as_strategy(generation_mode=mode))
-        if ids is None
-        else None
+    fixed = {name: PLACEHOLDER for name in IDS if f"{{{name}}}" in operation.path} if ids else {}
+    strategy = cast(
+        SearchStrategy[AnyCase],
+        operation.as_strategy(generation_mode=mode, path_parameters=fixed or None),
     )
 
     @HYPOTHESIS
-    @given(data=st.data())
-    def run(data: st.DataObject) -> None:
+    @given(case=strategy)
+    def run(case: AnyCase) -> None:
         nonlocal sent
-        strategy: SearchStrategy[AnyCase]
-        if generated is None:
-            assert ids is not None
-            strategy = cast(
-                SearchStrategy[AnyCase],
-                operation.as_strategy(generation_mode=mode, path_parameters=ids()),
-            )
-        else:
-            strategy = generated
-        case = data.draw(strategy)
+        if ids is not None:
+            made = ids()
+            assert made.keys() == fixed.keys()
+            case.path_parameters.update(made)
         if before_call is not None:
             before_call(case)
         case.call_and_validate()
@@ -227,10 +222,13 @@ def test_operation_on_real_state(
         # The file a case names exists for a read or a delete, and for every other write (so
         # that writes both create, 201, and replace, 200). The emulator refuses an invalid
         # path here just as it will in the case.
-        file_path = case.path_parameters.get("path")
-        if not isinstance(file_path, str) or (operation_id == "writeFile" and made % 2):
+        # Written at the case's own URL: its path parameters come percent-encoded already, and
+        # encoding them again would make a file of another name.
+        if "path" not in case.path_parameters or (operation_id == "writeFile" and made % 2):
             return
-        api.put(_file_url(case.path_parameters["projectId"], file_path), content=b"contract\n")
+        written = api.put(case.formatted_path, content=b"contract\n")
+        if mode == GenerationMode.POSITIVE:
+            assert written.status_code in (200, 201), written.text
 
     files = operation_id in ("readFile", "writeFile", "deleteFile")
     assert _fuzz(operation, mode, ids=ids, before_call=make_the_file if files else None) > 0

@@ -22,7 +22,7 @@ from craft_sdk._flow import Sleep
 from craft_sdk.resources.deployments import _wait
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, Runner, calls_of, failure, ok, record_statuses
+from .conftest import API_KEY, Runner, calls_of, drain, failure, ok, record_statuses
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 PROJECT_ID = "proj_abc123"
@@ -57,17 +57,6 @@ def answers(*statuses: str | httpx.Response) -> list[httpx.Response]:
 
 def sent_json(route: respx.Route) -> Any:
     return json.loads(route.calls.last.request.content)
-
-
-def collect(listed: Any, client: Any) -> Any:
-    """Every item of a `list()`, for either client."""
-    if isinstance(client, AsyncCraftClient):
-
-        async def gather() -> list[Deployment]:
-            return [item async for item in listed]
-
-        return gather()
-    return list(listed)
 
 
 def listing(total: int, *, per_page: int = 2) -> Callable[[httpx.Request], httpx.Response]:
@@ -189,7 +178,7 @@ def test_which_statuses_are_final(status: str | None, final: bool) -> None:
 
 def test_list_walks_every_page_with_page_and_limit(api: respx.MockRouter, run: Runner) -> None:
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(5))
-    items = run(lambda c: collect(c.deployments.list(PROJECT_ID, limit=2), c))
+    items = run(lambda c: drain(c.deployments.list(PROJECT_ID, limit=2)))
     assert [d.id for d in items] == [f"dep_{n}" for n in range(5)]
     assert all(isinstance(d, Deployment) for d in items)
     assert [dict(call.request.url.params) for call in calls_of(route)] == [
@@ -201,14 +190,14 @@ def test_list_walks_every_page_with_page_and_limit(api: respx.MockRouter, run: R
 
 def test_list_without_limit_sends_only_the_page(api: respx.MockRouter, run: Runner) -> None:
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(1))
-    items = run(lambda c: collect(c.deployments.list(PROJECT_ID), c))
+    items = run(lambda c: drain(c.deployments.list(PROJECT_ID)))
     assert [d.id for d in items] == ["dep_0"]
     assert [dict(call.request.url.params) for call in calls_of(route)] == [{"page": "1"}]
 
 
 def test_list_starts_at_the_given_page(api: respx.MockRouter, run: Runner) -> None:
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(6))
-    items = run(lambda c: collect(c.deployments.list(PROJECT_ID, page=2, limit=2), c))
+    items = run(lambda c: drain(c.deployments.list(PROJECT_ID, page=2, limit=2)))
     assert [d.id for d in items] == ["dep_2", "dep_3", "dep_4", "dep_5"]
     assert [call.request.url.params["page"] for call in calls_of(route)] == ["2", "3"]
 
@@ -218,7 +207,7 @@ def test_list_max_items_stops_without_fetching_more(
     api: respx.MockRouter, run: Runner, max_items: int, pages_fetched: int
 ) -> None:
     route = api.get(DEPLOYMENTS).mock(side_effect=listing(9))
-    items = run(lambda c: collect(c.deployments.list(PROJECT_ID, limit=2, max_items=max_items), c))
+    items = run(lambda c: drain(c.deployments.list(PROJECT_ID, limit=2, max_items=max_items)))
     assert [d.id for d in items] == [f"dep_{n}" for n in range(max_items)]
     assert route.call_count == pages_fetched
 
@@ -258,7 +247,7 @@ def test_list_refuses_a_limit_outside_1_to_100(
     api: respx.MockRouter, run: Runner, limit: int
 ) -> None:
     with pytest.raises(ValueError, match="limit must be from 1 to 100"):
-        run(lambda c: collect(c.deployments.list(PROJECT_ID, limit=limit), c))
+        run(lambda c: drain(c.deployments.list(PROJECT_ID, limit=limit)))
     assert api.calls.call_count == 0
 
 
@@ -269,7 +258,7 @@ def test_list_accepts_the_limits_of_1_and_100(
     route = api.get(DEPLOYMENTS).respond(
         200, json=ok([], pagination={"page": 1, "limit": limit, "hasMore": False})
     )
-    assert run(lambda c: collect(c.deployments.list(PROJECT_ID, limit=limit), c)) == []
+    assert run(lambda c: drain(c.deployments.list(PROJECT_ID, limit=limit))) == []
     assert route.calls.last.request.url.params["limit"] == str(limit)
 
 
@@ -313,7 +302,7 @@ def test_ids_are_encoded_as_one_segment_each(
 def test_create_and_list_encode_the_project_id(api: respx.MockRouter, run: Runner) -> None:
     listed = api.get().respond(200, json=ok([], pagination={"page": 1, "hasMore": False}))
     created = api.post().respond(201, json=ok({"id": "dep_1"}))
-    run(lambda c: collect(c.deployments.list("a/b"), c))
+    run(lambda c: drain(c.deployments.list("a/b")))
     run(lambda c: c.deployments.create("a/b"))
     assert listed.calls.last.request.url.raw_path == b"/v1/projects/a%2Fb/deployments?page=1"
     assert created.calls.last.request.url.raw_path == b"/v1/projects/a%2Fb/deployments"
@@ -343,7 +332,7 @@ def test_empty_and_dot_project_ids_are_refused_by_create_and_list(
     def operation(c: Any) -> Any:
         if method == "create":
             return c.deployments.create(bad)
-        return collect(c.deployments.list(bad), c)
+        return drain(c.deployments.list(bad))
 
     with pytest.raises(ValueError, match=re.escape("must not be empty, '.' or '..'")):
         run(operation)
@@ -564,6 +553,7 @@ def test_a_deployment_completing_at_the_last_poll_is_returned(
         ("timeout", -1, ValueError),
         ("timeout", math.nan, ValueError),
         ("timeout", math.inf, ValueError),
+        ("timeout", 10**400, ValueError),  # too large for a float: refused, not OverflowError
         ("timeout", "2", TypeError),
         ("timeout", None, TypeError),
         ("timeout", True, TypeError),

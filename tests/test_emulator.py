@@ -40,7 +40,7 @@ from craft_sdk import (
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, pytest_plugin
 from craft_sdk.testing.__main__ import main as cli_main
 
-from .conftest import record_statuses
+from .conftest import record_statuses, statuses
 
 pytest_plugins = ["pytester"]
 
@@ -104,10 +104,6 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     return error
 
 
-def statuses(emu: CraftEmulator) -> list[int]:
-    return [status for _, _, status in emu.requests]
-
-
 def new_project(emu: CraftEmulator, name: str = "Demo", **fields: Any) -> str:
     response = raw(emu, "POST", "/projects", json={"name": name, **fields})
     assert response.status_code == 201, response.text
@@ -145,15 +141,20 @@ def test_client_options_override_the_defaults(emu: CraftEmulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "error", "message"),
     [
-        ({"rate_limit": 0}, "rate_limit"),
-        ({"build_seconds": -1.0}, "build_seconds"),
-        ({"api_key": ""}, "api_key"),
+        ({"rate_limit": 0}, ValueError, "rate_limit"),
+        ({"rate_limit": 1.5}, TypeError, "rate_limit"),
+        ({"build_seconds": -1.0}, ValueError, "build_seconds"),
+        ({"build_seconds": 10**400}, ValueError, "build_seconds"),
+        ({"build_seconds": "4"}, TypeError, "build_seconds"),
+        ({"api_key": ""}, ValueError, "api_key"),
     ],
 )
-def test_constructor_checks_its_arguments(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_constructor_checks_its_arguments(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         CraftEmulator(**options)
 
 
@@ -1044,20 +1045,24 @@ def test_faults_match_method_and_path(emu: CraftEmulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "error", "message"),
     [
-        ({"count": 0}, "count"),
-        ({"status": 200}, "status"),
-        ({"status": 600}, "status"),
-        ({"delay": -1.0}, "delay"),
-        ({"delay": float("nan")}, "delay"),
+        ({"count": 0}, ValueError, "count"),
+        ({"count": True}, TypeError, "count"),
+        ({"status": 200}, ValueError, "status"),
+        ({"status": 600}, ValueError, "status"),
+        ({"status": 503.0}, TypeError, "status"),
+        ({"delay": -1.0}, ValueError, "delay"),
+        ({"delay": float("nan")}, ValueError, "delay"),
+        ({"delay": 10**400}, ValueError, "delay"),
     ],
 )
 def test_fail_next_checks_its_arguments(
-    emu: CraftEmulator, options: dict[str, Any], message: str
+    emu: CraftEmulator, options: dict[str, Any], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         emu.fail_next(**options)
+    assert emu._faults == []  # nothing half-added
 
 
 # ---- webhooks -------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import traceback
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from craft_sdk import AsyncCraftClient, CraftClient, Token
 from craft_sdk.oauth import AUTHORIZE_URL, AuthorizationURL, authorization_url
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, PROJECT, Runner, failure, ok
+from .conftest import API_KEY, PROJECT, Runner, failure, ok, run_on
 
 CLIENT_ID = "app_client_123"
 CLIENT_SECRET = "app_secret_s3cr3t"
@@ -421,30 +420,6 @@ def test_a_token_without_expiry_never_expires() -> None:
 
 
 # --- for_oauth clients ----------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def run_on(flavour: str, operation: Callable[[Any], Any], **options: Any) -> Any:
-    """Run `operation` on a new client of `flavour` ("sync" or "async"), built with `options`,
-    or with `for_oauth(...)` when `for_oauth=True` is among them."""
-    oauth_only = options.pop("for_oauth", False)
-    options.setdefault("clock", FakeClock())
-    if flavour == "sync":
-        with CraftClient.for_oauth(**options) if oauth_only else CraftClient(**options) as craft:
-            return operation(craft)
-
-    async def main() -> Any:
-        client = (
-            AsyncCraftClient.for_oauth(**options) if oauth_only else AsyncCraftClient(**options)
-        )
-        async with client as craft:
-            return await operation(craft)
-
-    return asyncio.run(main())
 
 
 def test_for_oauth_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:

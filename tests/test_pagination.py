@@ -6,8 +6,7 @@ import asyncio
 import gc
 import re
 import weakref
-from collections.abc import AsyncIterable
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from craft_sdk._call import Call
 from craft_sdk._pagination import PageData, next_call, page_of
 from craft_sdk.models import Pagination
 
-from .conftest import API_KEY, Runner, calls_of, ok
+from .conftest import API_KEY, Runner, calls_of, drain, ok
 
 
 def listing(total: int, *, per_page: int = 2, has_more: bool | None = None) -> Any:
@@ -48,17 +47,10 @@ def test_iterating_walks_every_page_with_the_same_filters(
 ) -> None:
     route = api.get("/projects").mock(side_effect=listing(5))
 
-    def collect(client: Any) -> Any:
-        listed = client.projects.list(status="active", sort="updatedAt", order="desc", limit=2)
-        if isinstance(client, AsyncCraftClient):
-
-            async def gather() -> list[str]:
-                return [project.id async for project in listed]
-
-            return gather()
-        return [project.id for project in listed]
-
-    assert run(collect) == [f"proj_{n}" for n in range(5)]
+    listed = run(
+        lambda c: drain(c.projects.list(status="active", sort="updatedAt", order="desc", limit=2))
+    )
+    assert [project.id for project in listed] == [f"proj_{n}" for n in range(5)]
     queries = [dict(call.request.url.params) for call in calls_of(route)]
     assert queries == [
         {"page": str(page), "limit": "2", "status": "active", "sort": "updatedAt", "order": "desc"}
@@ -112,17 +104,7 @@ def test_max_items_stops_without_fetching_more(
 ) -> None:
     route = api.get("/projects").mock(side_effect=listing(9))
 
-    def collect(client: Any) -> Any:
-        listed = client.projects.list(max_items=max_items)
-        if isinstance(client, AsyncCraftClient):
-
-            async def gather() -> list[Project]:
-                return [project async for project in listed]
-
-            return gather()
-        return list(listed)
-
-    assert len(run(collect)) == max_items
+    assert len(run(lambda c: drain(c.projects.list(max_items=max_items)))) == max_items
     assert route.call_count == pages_fetched
 
 
@@ -145,7 +127,7 @@ def test_a_server_ignoring_the_page_number_is_stopped(api: respx.MockRouter, run
         json=ok([{"id": "a"}, {"id": "b"}], pagination={"page": 1, "limit": 2, "hasMore": True}),
     )
     with pytest.raises(craft_sdk.CraftError, match="asked for page 2, the API answered page 1"):
-        run(lambda c: _drain(c.projects.list()))
+        run(lambda c: drain(c.projects.list()))
     assert route.call_count == 2
 
 
@@ -159,14 +141,14 @@ def test_a_server_serving_the_same_items_again_is_stopped(
 
     route = api.get("/projects").mock(side_effect=same_items)
     with pytest.raises(craft_sdk.CraftError, match="page 2 holds the same items as page 1"):
-        run(lambda c: _drain(c.projects.list()))
+        run(lambda c: drain(c.projects.list()))
     assert route.call_count == 2
 
 
 def test_has_more_past_total_pages_is_stopped(api: respx.MockRouter, run: Runner) -> None:
     route = api.get("/projects").mock(side_effect=listing(4, has_more=True))
     with pytest.raises(craft_sdk.CraftError, match="more after page 2 of 2"):
-        run(lambda c: _drain(c.projects.list()))
+        run(lambda c: drain(c.projects.list()))
     assert route.call_count == 2
 
 
@@ -179,7 +161,7 @@ def test_has_more_past_the_total_is_stopped(api: respx.MockRouter, run: Runner) 
 
     route = api.get("/projects").mock(side_effect=endless)
     with pytest.raises(craft_sdk.CraftError, match="3 pages of 2 already hold all 5 items"):
-        run(lambda c: _drain(c.projects.list()))
+        run(lambda c: drain(c.projects.list()))
     assert route.call_count == 3
 
 
@@ -190,7 +172,7 @@ def test_has_more_forever_with_empty_pages_ends_cleanly(api: respx.MockRouter, r
         return httpx.Response(200, json=ok(items, pagination={"page": page, "hasMore": True}))
 
     route = api.get("/projects").mock(side_effect=endless)
-    assert [p.id for p in run(lambda c: _drain(c.projects.list()))] == ["p1", "p2"]
+    assert [p.id for p in run(lambda c: drain(c.projects.list()))] == ["p1", "p2"]
     assert route.call_count == 3
 
 
@@ -219,19 +201,8 @@ def test_filters_are_checked_before_sending(
     message: str,
 ) -> None:
     with pytest.raises(error, match=re.escape(message)):
-        run(lambda c: _drain(c.projects.list(**arguments)))
+        run(lambda c: drain(c.projects.list(**arguments)))
     assert api.calls.call_count == 0
-
-
-def _drain(listed: Any) -> Any:
-    """All items of a sync page, or a coroutine collecting all items of an async paginator."""
-    if isinstance(listed, craft_sdk._pagination.AsyncPaginator):
-
-        async def gather() -> list[Any]:
-            return [item async for item in cast("AsyncIterable[Any]", listed)]
-
-        return gather()
-    return list(listed)
 
 
 # The decision itself, with no HTTP at all.

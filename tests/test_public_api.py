@@ -37,6 +37,32 @@ def test_public_classes_say_they_come_from_craft_sdk() -> None:
     assert repr(craft_sdk.NotFoundError) == "<class 'craft_sdk.NotFoundError'>"
 
 
+def test_public_classes_say_so_when_imported_from_where_they_are_defined() -> None:
+    # A fresh interpreter that never reads craft_sdk.<name>: `from craft_sdk.models import
+    # Project` must give the same `type(obj)` as `craft_sdk.Project`, whatever ran before.
+    probe = """
+import importlib, sys
+import craft_sdk
+
+eager = ("craft_sdk._errors", "craft_sdk._types", "craft_sdk._version")
+wrong, classes = [], 0
+for name in craft_sdk.__all__:
+    homes = [craft_sdk._LAZY[name]] if name in craft_sdk._LAZY else eager
+    modules = [importlib.import_module(home, "craft_sdk") for home in homes]
+    value = next(vars(module)[name] for module in modules if name in vars(module))
+    if isinstance(value, type):
+        classes += 1
+        if value.__module__ != "craft_sdk":
+            wrong.append(f"{name}: {value.__module__}")
+read_through_craft_sdk = [n for n in craft_sdk._LAZY if n != "oauth" and n in vars(craft_sdk)]
+print(classes, wrong, read_through_craft_sdk)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    classes, rest = out.stdout.split(" ", 1)
+    assert int(classes) > 40
+    assert rest.strip() == "[] []"
+
+
 def test_version_is_a_string() -> None:
     assert isinstance(craft_sdk.__version__, str)
     assert craft_sdk.__version__.count(".") == 2

@@ -743,7 +743,6 @@ class DripServer:
         self._listener.close()
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_a_slow_drip_over_a_real_socket_ends_at_the_deadline(flavour: str) -> None:
     body = httpx.Response(200, json=ok({**USER, "name": "A" * 40})).content
     assert len(body) * 0.05 > 3  # left alone, the body would take seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
+from .._types import public
 from ._base import CraftModel, OpenLiteral, Timestamp
 
 DeploymentStatus = Literal["queued", "building", "completed", "failed", "canceled"]
@@ -16,6 +17,7 @@ DeploymentEnvironment = Literal["preview", "production"]
 FINAL_STATUSES: Final = frozenset({"completed", "failed", "canceled"})
 
 
+@public
 class Deployment(CraftModel):
     """A build and deployment of a project."""
 

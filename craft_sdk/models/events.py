@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import Field
 
+from .._types import public
 from ._base import CraftModel, Timestamp
 
 
@@ -42,6 +43,7 @@ class BuildEventData(ProjectEventData):
     """Why the build failed (build.failed)."""
 
 
+@public
 class ProjectCreatedEvent(CraftModel):
     """A project was created."""
 
@@ -54,6 +56,7 @@ class ProjectCreatedEvent(CraftModel):
     """Which project the event is about."""
 
 
+@public
 class ProjectUpdatedEvent(CraftModel):
     """A project's settings changed; `data.changes` says which."""
 
@@ -66,6 +69,7 @@ class ProjectUpdatedEvent(CraftModel):
     """Which project changed, and which of its fields (`data.changes`)."""
 
 
+@public
 class ProjectDeletedEvent(CraftModel):
     """A project was deleted."""
 
@@ -78,6 +82,7 @@ class ProjectDeletedEvent(CraftModel):
     """Which project the event is about."""
 
 
+@public
 class BuildStartedEvent(CraftModel):
     """A build (deployment) started."""
 
@@ -90,6 +95,7 @@ class BuildStartedEvent(CraftModel):
     """Which project and deployment the build is of, and its status."""
 
 
+@public
 class BuildCompletedEvent(CraftModel):
     """A build (deployment) completed."""
 
@@ -102,6 +108,7 @@ class BuildCompletedEvent(CraftModel):
     """Which project and deployment the build is of, and its status."""
 
 
+@public
 class BuildFailedEvent(CraftModel):
     """A build (deployment) failed; `data.error` says why, when the API said."""
 
@@ -114,6 +121,7 @@ class BuildFailedEvent(CraftModel):
     """Which project and deployment the build is of, and its status."""
 
 
+@public
 class UnknownWebhookEvent(CraftModel):
     """An event this version of the SDK does not know yet, with its data kept as sent."""
 

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from .._types import public
 from ._base import CraftModel, OpenLiteral, Timestamp
 
 FileType = Literal["file", "directory"]
 """What a `FileEntry` is: a "file" or a "directory"."""
 
 
+@public
 class FileEntry(CraftModel):
     """A file or directory of a project."""
 
@@ -21,6 +23,7 @@ class FileEntry(CraftModel):
     """When the file last changed (`updatedAt` on the wire)."""
 
 
+@public
 class DeletedFile(CraftModel):
     """The answer to `files.delete`."""
 
@@ -30,6 +33,7 @@ class DeletedFile(CraftModel):
     """Whether the file was deleted; True when the answer leaves it out."""
 
 
+@public
 class DownloadedFile(CraftModel):
     """The answer to `files.download`: what was written where."""
 

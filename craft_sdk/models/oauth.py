@@ -4,11 +4,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .._types import public
 from ._base import CraftModel, Timestamp
 
 _SECRET_FIELDS = frozenset({"access_token", "refresh_token"})
 
 
+@public
 class Token(CraftModel):
     """OAuth tokens from `/oauth/token`. Pass `access_token` as a client's `api_key`.
 

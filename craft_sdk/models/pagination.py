@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from .._types import public
 from ._base import CraftModel
 
 
+@public
 class Pagination(CraftModel):
     """Where a page stands in the whole list, as the API reports it."""
 

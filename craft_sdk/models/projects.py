@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from .._types import public
 from ._base import CraftModel, OpenLiteral, Timestamp
 
 ProjectStatus = Literal["active", "archived"]
 """A project's status: "active", or "archived" (kept, but out of the way)."""
 
 
+@public
 class ProjectSettings(CraftModel):
     """How a project is built."""
 
@@ -17,6 +19,7 @@ class ProjectSettings(CraftModel):
     """The styling system, such as "tailwind"."""
 
 
+@public
 class ProjectStats(CraftModel):
     """Counters the API keeps for a project."""
 
@@ -26,6 +29,7 @@ class ProjectStats(CraftModel):
     """When a file of the project last changed (`lastEditedAt` on the wire)."""
 
 
+@public
 class Project(CraftModel):
     """A Craft project. Any field but `id` may be missing: an update answers with only the fields
     it changed, and a list leaves out `settings` and `stats`."""
@@ -53,6 +57,7 @@ class Project(CraftModel):
     """Present when the project was fetched with `projects.get`."""
 
 
+@public
 class DeletedProject(CraftModel):
     """The answer to `projects.delete`: the project is gone for good."""
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from .._types import public
 from ._base import CraftModel
 
 
+@public
 class User(CraftModel):
     """The user an API key or access token belongs to."""
 

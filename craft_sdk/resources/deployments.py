@@ -6,12 +6,11 @@ assumed (see craft-api.md and docs/assumptions.md) and kept in this one module.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Final
 
 from .._call import Call, api_path
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_seconds
 from .._clock import Clock
 from .._envelope import data
 from .._errors import DeploymentFailedError, WaitTimeoutError
@@ -65,8 +64,8 @@ def _wait(
     clock: Clock,
 ) -> Flow[Deployment]:
     """Poll until the deployment is final, backing off between polls, within `timeout`."""
-    _check_seconds("timeout", timeout)
-    _check_seconds("poll_interval", poll_interval)
+    check_seconds("timeout", timeout, zero_allowed=False)
+    check_seconds("poll_interval", poll_interval, zero_allowed=False)
     poll = _get(project_id, deployment_id)  # checks the ids before the first poll
     started = clock.monotonic()
     interval = poll_interval
@@ -86,13 +85,6 @@ def _wait(
         # The last sleep ends exactly at the timeout, for one last look.
         yield Sleep(min(interval, time_left))
         interval = min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
-
-
-def _check_seconds(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{what} must be a positive number of seconds; got {value!r}")
 
 
 class Deployments(SyncResource):

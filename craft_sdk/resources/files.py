@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Final, cast
@@ -18,7 +17,13 @@ from typing import Any, BinaryIO, Final, cast
 from .._body import Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
 from .._checks import check_int
-from .._envelope import error_from_response, read_envelope, validate
+from .._envelope import (
+    decode_json_leniently,
+    envelope_of,
+    error_from_response,
+    read_envelope,
+    validate,
+)
 from .._errors import APIResponseValidationError
 from .._flow import Flow
 from .._http import httpx
@@ -135,14 +140,10 @@ def file_content(response: httpx.Response) -> bytes:
         raise error_from_response(response)
     if not is_json(response):
         return response.content
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):
-        return response.content  # labelled JSON, but it is the file itself
-    envelope = json_object(body)
-    if envelope is None or not isinstance(envelope.get("success"), bool):
-        return response.content  # a JSON file, served as it is
-    data = json_object(read_envelope(response)["data"]) or {}
+    body = decode_json_leniently(response)
+    if envelope_of(body) is None:
+        return response.content  # a JSON file served as it is, or labelled JSON but not JSON
+    data = json_object(read_envelope(response, body)["data"]) or {}
     content = data.get("content")
     if not isinstance(content, str):
         raise APIResponseValidationError(

@@ -7,15 +7,19 @@ object and the usual envelope are accepted.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 from .._call import Call, api_path
 from .._checks import check_text
-from .._envelope import error_from_response, read_envelope, validate
+from .._envelope import (
+    decode_json_leniently,
+    envelope_of,
+    error_from_response,
+    read_envelope,
+    validate,
+)
 from .._http import httpx
 from .._rate_limit import server_time
-from .._types import json_object
 from ..models import Token
 from ._base import AsyncResource, SyncResource
 
@@ -52,13 +56,8 @@ def _refresh_token(refresh_token: str, client_id: str, client_secret: str) -> Ca
 def _token(response: httpx.Response) -> Token:
     if not response.is_success:
         raise error_from_response(response)
-    try:
-        body: object = json.loads(response.content)
-    except (ValueError, RecursionError):
-        body = None
-    envelope = json_object(body)
-    enveloped = envelope is not None and isinstance(envelope.get("success"), bool)
-    fields = read_envelope(response)["data"] if enveloped else body
+    body = decode_json_leniently(response)
+    fields = read_envelope(response, body)["data"] if envelope_of(body) is not None else body
     token = validate(Token, fields, response=response, body=body)
     if token.expires_at is None and token.expires_in is not None:
         # Counted from the server's clock (its Date header) when it sent one.

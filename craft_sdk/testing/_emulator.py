@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import Any, Final, TypeAlias, TypeVar, cast
+from typing import Any, Final, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from typing_extensions import Self
 
+from .._checks import check_int, check_seconds
 from .._client import AsyncCraftClient, CraftClient
 from .._clock import Clock
 from .._config import DEFAULT_TIMEOUT
@@ -190,12 +191,9 @@ class CraftEmulator:
         build_seconds: float = 4.0,
         advance_on_poll: bool = True,
     ) -> None:
-        if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
-            raise ValueError(
-                f"rate_limit must be a whole number >= 1 (or None); got {rate_limit!r}"
-            )
-        if not (math.isfinite(build_seconds) and build_seconds >= 0):
-            raise ValueError(f"build_seconds must be >= 0; got {build_seconds!r}")
+        if rate_limit is not None:
+            check_int("rate_limit", rate_limit, minimum=1)
+        check_seconds("build_seconds", build_seconds, zero_allowed=True)
         if not api_key:
             raise ValueError("api_key must not be empty")
         self.api_key = api_key
@@ -369,14 +367,13 @@ class CraftEmulator:
                 such as "/projects"; None for any.
 
         Raises:
+            TypeError: `count` or `status` is not an int, or `delay` not a number.
             ValueError: `count`, `status` or `delay` is out of range.
         """
-        if isinstance(count, bool) or not isinstance(cast(object, count), int) or count < 1:
-            raise ValueError(f"count must be a whole number >= 1; got {count!r}")
-        if status is not None and not 400 <= status <= 599:
-            raise ValueError(f"status must be an error status (400-599) or None; got {status!r}")
-        if not (math.isfinite(delay) and delay >= 0):
-            raise ValueError(f"delay must be a number of seconds >= 0; got {delay!r}")
+        check_int("count", count, minimum=1)
+        if status is not None:
+            check_int("status", status, minimum=400, maximum=599)
+        check_seconds("delay", delay, zero_allowed=True)
         if path is not None:
             path = self._relative(path.partition("?")[0])
         fault = _Fault(count, status, delay, drop, method and method.upper(), path)

@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import json
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import httpx
 import pytest
-import respx
-from respx.models import Call
 
 from craft_sdk import AsyncCraftClient, CraftClient
 from craft_sdk._config import DEFAULT_TIMEOUT
 from craft_sdk.testing import FakeClock
 
+# tests/conftest.py's helpers, re-exported for the cases here.
+from ..conftest import BASE_URL as BASE_URL
+from ..conftest import calls_of as calls_of
+from ..conftest import failure as failure
+from ..conftest import ok as ok
 from ..test_secrets import reachable_text
 
 KEY = "sk_live_RELIABILITY_canary_4e9d2c7b10af"
 """Distinctive: found anywhere, it can only have come from the client."""
-BASE_URL = "https://api.craft.fast/v1"
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
+USER_BODY = json.dumps(ok(USER)).encode()
+"""`ok(USER)` as the bytes a server sends."""
 PROJECT = {"id": "proj_1", "name": "Site", "status": "active"}
 
 E = TypeVar("E", bound=BaseException)
@@ -39,22 +44,6 @@ E = TypeVar("E", bound=BaseException)
 Operation = Callable[[Any], Any]
 """What `run` is given: one call on a client, `lambda c: c.me()`. A list or dict of them is
 annotated with this, so that their `c` is typed (`Any`, as either client may be passed)."""
-
-
-def ok(data: Any, **extra: Any) -> dict[str, Any]:
-    return {"success": True, "data": data, **extra}
-
-
-def failure(code: str, message: str = "Something went wrong", **error: Any) -> dict[str, Any]:
-    return {"success": False, "error": {"code": code, "message": message, **error}}
-
-
-def calls_of(route: respx.Route | respx.MockRouter) -> list[Call]:
-    """The calls a route (or the whole router) received, in order: `route.calls`, typed.
-
-    respx's `CallList` subclasses a bare `list`, so type checkers see its items as unknown.
-    """
-    return cast("list[Call]", route.calls)
 
 
 def check_error(error: BaseException, *, frames: bool = True) -> None:
@@ -135,23 +124,6 @@ def run(request: pytest.FixtureRequest, clock: FakeClock) -> Runner:
 def run_own(request: pytest.FixtureRequest, clock: FakeClock) -> Runner:
     """`run`, on the httpx client the SDK makes for itself only: for what only it does."""
     return Runner(request.param, clock)
-
-
-def transport_client(
-    flavour: str, handler: Callable[[httpx.Request], httpx.Response], **options: Any
-) -> CraftClient | AsyncCraftClient:
-    """A client whose httpx client answers through `handler` (an httpx.MockTransport)."""
-    transport = httpx.MockTransport(handler)
-    if flavour == "sync":
-        return CraftClient(
-            api_key=KEY, http_client=httpx.Client(transport=transport), clock=FakeClock(), **options
-        )
-    return AsyncCraftClient(
-        api_key=KEY,
-        http_client=httpx.AsyncClient(transport=transport),
-        clock=FakeClock(),
-        **options,
-    )
 
 
 @pytest.fixture(autouse=True)

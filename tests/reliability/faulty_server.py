@@ -19,7 +19,7 @@ thread is joined. Only 127.0.0.1 is ever bound.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import http.client
 import json
 import socket
 import ssl
@@ -31,20 +31,10 @@ from typing import Any
 
 from typing_extensions import Self
 
+from ..loopback import SeenRequest
+
 _MAX_HEAD = 64 * 1024
 _RECV = 64 * 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class SeenRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    """Lower-case names."""
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class Exchange:
@@ -68,29 +58,12 @@ class Exchange:
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def head(status: int, headers: dict[str, str] | None = None, reason: str | None = None) -> bytes:
+def head(status: int, headers: dict[str, str] | None = None) -> bytes:
     """A status line and headers, ending with the blank line."""
-    phrase = reason if reason is not None else _REASONS.get(status, "Whatever")
+    phrase = http.client.responses.get(status, "Whatever")
     lines = [f"HTTP/1.1 {status} {phrase}"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    301: "Moved Permanently",
-    302: "Found",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
 
 
 class Behaviour:
@@ -177,27 +150,13 @@ class ShortBody(Behaviour):
         return False
 
 
-class IncompleteChunked(Behaviour):
-    """A chunked body that stops before its last (zero-length) chunk, then the close."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = list(chunks)
-
-    def run(self, exchange: Exchange) -> bool:
-        headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
-        exchange.send(head(200, headers))
-        for chunk in self.chunks:
-            exchange.send(b"%x\r\n%s\r\n" % (len(chunk), chunk), body_bytes=len(chunk))
-        return False
-
-
 class Chunked(Behaviour):
-    """A complete chunked body (no Content-Length), from an iterable of chunks."""
+    """A complete chunked body (no Content-Length), keeping the connection alive."""
 
-    def __init__(
-        self, chunks: Callable[[], Iterable[bytes]], headers: dict[str, str] | None = None
-    ) -> None:
-        self.chunks = chunks
+    complete = True
+
+    def __init__(self, chunks: Iterable[bytes], headers: dict[str, str] | None = None) -> None:
+        self.chunks = [chunk for chunk in chunks if chunk]  # an empty chunk would end the body
         self.headers = headers or {}
 
     def run(self, exchange: Exchange) -> bool:
@@ -207,11 +166,17 @@ class Chunked(Behaviour):
             **self.headers,
         }
         exchange.send(head(200, headers))
-        for chunk in self.chunks():
-            if chunk:
-                exchange.send(b"%x\r\n%s\r\n" % (len(chunk), chunk), body_bytes=len(chunk))
-        exchange.send(b"0\r\n\r\n")
-        return True
+        for chunk in self.chunks:
+            exchange.send(b"%x\r\n%s\r\n" % (len(chunk), chunk), body_bytes=len(chunk))
+        if self.complete:
+            exchange.send(b"0\r\n\r\n")
+        return self.complete
+
+
+class IncompleteChunked(Chunked):
+    """A chunked body that stops before its last (zero-length) chunk, then the close."""
+
+    complete = False
 
 
 class Drip(Behaviour):
@@ -284,6 +249,21 @@ class SlowHeaders(Behaviour):
         return self.then.run(exchange)
 
 
+class WaitFor(Behaviour):
+    """Say nothing until `event` is set, then behave as `then` (hang up if the server closes
+    first)."""
+
+    def __init__(self, event: threading.Event, then: Behaviour) -> None:
+        self.event = event
+        self.then = then
+
+    def run(self, exchange: Exchange) -> bool:
+        while not self.event.wait(0.01):
+            if exchange.wait(0):
+                return False
+        return self.then.run(exchange)
+
+
 class HeadThenHold(Behaviour):
     """Send a head (and maybe the start of a body), then hold the connection open, sending
     nothing more, until the client hangs up or the server closes."""
@@ -351,7 +331,8 @@ class FaultyServer:
         """Connections the server has closed (or seen closed) and is done with."""
         self.body_bytes_sent = 0
         self.errors: list[BaseException] = []
-        """Unexpected errors on the server's own threads (a broken behaviour, not a client)."""
+        """Unexpected errors on the server's own threads (a broken behaviour, not a client);
+        leaving the `with` block fails the case if there are any."""
         self._script = list(script)
         self._default = default
         self._route = route
@@ -379,11 +360,6 @@ class FaultyServer:
     def url(self) -> str:
         return self.origin + self._path
 
-    def add(self, *behaviours: Behaviour) -> None:
-        """Append to the script."""
-        with self._lock:
-            self._script.extend(behaviours)
-
     def __enter__(self) -> Self:
         self._acceptor.start()
         return self
@@ -395,6 +371,8 @@ class FaultyServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+        if exc_type is None:  # a failing case keeps its own error
+            assert self.errors == [], f"a behaviour broke on the server: {self.errors!r}"
 
     def close(self) -> None:
         if self._closed:

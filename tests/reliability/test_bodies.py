@@ -23,7 +23,7 @@ import respx
 import craft_sdk
 
 from .conftest import PROJECT, USER, Runner, failure, ok, raises
-from .faulty_server import Chunked, FaultyServer, HeadThenHold, Json, Raw, head
+from .faulty_server import Behaviour, Chunked, FaultyServer, HeadThenHold, Json, Raw, head
 
 MiB = 1024 * 1024
 
@@ -214,10 +214,10 @@ def test_an_answer_one_byte_over_the_limit_is_refused_and_at_the_limit_read(
 ) -> None:
     limit = 4096
 
-    def reply(size: int) -> Any:
+    def reply(size: int) -> Behaviour:
         body = envelope_of_size(size)
         if framing == "chunked":
-            return Chunked(lambda: [body[i : i + 1000] for i in range(0, len(body), 1000)])
+            return Chunked(body[i : i + 1000] for i in range(0, len(body), 1000))
         return Json(200, body)
 
     with FaultyServer(reply(limit), reply(limit + 1)) as server:
@@ -329,9 +329,7 @@ def test_a_client_stays_usable_after_refusing_a_large_answer(run: Runner) -> Non
 
         return steps()
 
-    big = Chunked(
-        lambda: [b'{"success": true, "data": {"id": "user_1", "pad": "', b"x" * 9000, b'"}}']
-    )
+    big = Chunked([b'{"success": true, "data": {"id": "user_1", "pad": "', b"x" * 9000, b'"}}'])
     with FaultyServer(big, Json(200, ok(USER))) as server:
         assert run(operation, base_url=server.url, max_response_bytes=4096).id == "user_1"
     assert len(server.requests) == 2

@@ -22,7 +22,18 @@ import respx
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
 
-from .conftest import KEY, PROJECT, USER, Runner, await_until, calls_of, ok, raises, wait_until
+from .conftest import (
+    KEY,
+    PROJECT,
+    USER,
+    USER_BODY,
+    Runner,
+    await_until,
+    calls_of,
+    ok,
+    raises,
+    wait_until,
+)
 from .faulty_server import (
     Behaviour,
     CloseAfterHead,
@@ -37,10 +48,9 @@ from .faulty_server import (
     ResetMidBody,
     ShortBody,
     SlowHeaders,
+    WaitFor,
     head,
 )
-
-BODY = b'{"success": true, "data": {"id": "user_1", "email": "ada@example.com", "name": "Ada"}}'
 
 # name: (HTTP method, path the server sees, the operation, the answer that succeeds)
 OPERATIONS: dict[str, tuple[str, str, Callable[[Any], Any], Behaviour]] = {
@@ -56,9 +66,9 @@ OPERATIONS: dict[str, tuple[str, str, Callable[[Any], Any], Behaviour]] = {
 # Faults after which the request may have been processed; each is followed by a good answer.
 MAYBE_PROCESSED: dict[str, Callable[[], Behaviour]] = {
     "close-after-head": CloseAfterHead,
-    "reset-mid-body": lambda: ResetMidBody(BODY, sent=20),
-    "short-body": lambda: ShortBody(BODY, sent=15),
-    "incomplete-chunked": lambda: IncompleteChunked([BODY[:10], BODY[10:30]]),
+    "reset-mid-body": lambda: ResetMidBody(USER_BODY, sent=20),
+    "short-body": lambda: ShortBody(USER_BODY, sent=15),
+    "incomplete-chunked": lambda: IncompleteChunked([USER_BODY[:10], USER_BODY[10:30]]),
     "garbage-status-line": Garbage,
     "close-at-once": CloseAtOnce,
 }
@@ -150,14 +160,11 @@ def test_failures_before_sending_are_retried_then_raised(
 def test_a_pool_timeout_is_a_timeout_that_was_never_sent_sync() -> None:
     limits = httpx.Limits(max_connections=1)
     timeout = httpx.Timeout(2.0, pool=0.1)
+    release = threading.Event()  # the first call holds the one connection until this is set
     with (
-        FaultyServer(SlowHeaders(0.3, then=Json(200, ok(USER))), Json(200, ok(USER))) as server,
-        CraftClient(
-            api_key=KEY,
-            base_url=server.url,
-            max_retries=0,
-            http_client=httpx.Client(limits=limits, timeout=timeout),
-        ) as client,
+        FaultyServer(WaitFor(release, then=Json(200, ok(USER)))) as server,
+        httpx.Client(limits=limits, timeout=timeout) as http,
+        CraftClient(api_key=KEY, base_url=server.url, max_retries=0, http_client=http) as client,
     ):
         results: list[object] = []
         holder = threading.Thread(target=lambda: results.append(client.me()))
@@ -165,18 +172,19 @@ def test_a_pool_timeout_is_a_timeout_that_was_never_sent_sync() -> None:
         wait_until(lambda: bool(server.requests))  # the one connection is now busy
         with raises(craft_sdk.APITimeoutError, may_have_succeeded=False, attempts=1) as caught:
             client.me()
+        release.set()
         holder.join(timeout=5)
         assert "PoolTimeout" in str(caught.value)
         assert [getattr(r, "id", None) for r in results] == ["user_1"]
-        assert len(server.requests) == 1  # the second call never reached the server
-        client._http.close()
+    assert len(server.requests) == 1  # the second call never reached the server
 
 
 @pytest.mark.anyio
 async def test_a_pool_timeout_is_a_timeout_that_was_never_sent_async() -> None:
     limits = httpx.Limits(max_connections=1)
     timeout = httpx.Timeout(2.0, pool=0.1)
-    with FaultyServer(SlowHeaders(0.3, then=Json(200, ok(USER)))) as server:
+    release = threading.Event()
+    with FaultyServer(WaitFor(release, then=Json(200, ok(USER)))) as server:
         http = httpx.AsyncClient(limits=limits, timeout=timeout)
         async with (
             http,
@@ -186,8 +194,10 @@ async def test_a_pool_timeout_is_a_timeout_that_was_never_sent_async() -> None:
         ):
             holder = asyncio.ensure_future(client.me())
             await await_until(lambda: bool(server.requests))
-            with raises(craft_sdk.APITimeoutError, may_have_succeeded=False, attempts=1):
+            with raises(craft_sdk.APITimeoutError, may_have_succeeded=False, attempts=1) as caught:
                 await client.me()
+            release.set()
+            assert "PoolTimeout" in str(caught.value)
             assert (await asyncio.wait_for(holder, 5)).id == "user_1"
     assert len(server.requests) == 1
 
@@ -222,7 +232,7 @@ def test_slow_headers_time_out_and_a_post_is_not_retried(run: Runner) -> None:
 @pytest.mark.parametrize("name", list(OPERATIONS))
 def test_a_drip_cannot_hold_a_call_past_its_deadline(run: Runner, name: str) -> None:
     method, path, operation, _ = OPERATIONS[name]
-    body = BODY + b" " * 60  # about 7 s at one byte per 50 ms
+    body = USER_BODY + b" " * 60  # about 7 s at one byte per 50 ms
     with FaultyServer(Drip(body, interval=0.05), Drip(body, interval=0.05)) as server:
         started = time.monotonic()
         with raises(craft_sdk.APITimeoutError, may_have_succeeded=True):
@@ -307,11 +317,11 @@ class BreakingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The start of a body, then a read error."""
 
     def __iter__(self) -> Iterator[bytes]:
-        yield BODY[:12]
+        yield USER_BODY[:12]
         raise httpx.ReadError("[Errno 104] Connection reset by peer")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield BODY[:12]
+        yield USER_BODY[:12]
         raise httpx.ReadError("[Errno 104] Connection reset by peer")
 
 
