@@ -9,6 +9,7 @@ only once the body is complete, so a failed download never leaves half a file be
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -26,6 +27,9 @@ ProgressCallback: TypeAlias = Callable[[int, int | None], None]
 
 FileContent: TypeAlias = Union[str, bytes, bytearray, memoryview, "os.PathLike[str]", BinaryIO]
 """What `files.write` takes: text, bytes, a path to read, or a binary file object."""
+
+Destination: TypeAlias = Union[str, "os.PathLike[str]", BinaryIO]
+"""Where `files.download` writes: a path (a str or `os.PathLike`), or a binary file object."""
 
 TEXT_TYPE: Final = "text/plain; charset=utf-8"
 BINARY_TYPE: Final = "application/octet-stream"
@@ -124,9 +128,7 @@ class Upload:
 class Download:
     """Where a streamed answer goes: a path, replaced atomically, or a binary file object."""
 
-    def __init__(
-        self, destination: os.PathLike[str] | BinaryIO, on_progress: ProgressCallback | None
-    ) -> None:
+    def __init__(self, destination: Destination, on_progress: ProgressCallback | None) -> None:
         self._on_progress = on_progress
         self._path: Path | None = None
         self._file: BinaryIO | None = None
@@ -135,10 +137,8 @@ class Download:
         self._start = 0
         self._written = 0
         self._used = False
-        if isinstance(destination, os.PathLike):
-            self._path = Path(destination)
-            if not self._path.parent.is_dir():
-                raise FileNotFoundError(f"No such directory to download into: {self._path.parent}")
+        if isinstance(destination, (str, os.PathLike)):
+            self._path = _writable_destination(Path(destination))
         elif hasattr(destination, "write"):
             if isinstance(destination, io.TextIOBase) or not _takes_bytes(destination):
                 raise TypeError("the file must be opened in binary mode ('wb'), not text mode")
@@ -146,7 +146,7 @@ class Download:
             self._start = destination.tell() if _seekable(destination) else 0
         else:
             raise TypeError(
-                "destination must be a path or a binary file object, "
+                "destination must be a path (str or os.PathLike) or a binary file object, "
                 f"not {type(destination).__name__}"
             )
 
@@ -158,6 +158,11 @@ class Download:
     @property
     def bytes_written(self) -> int:
         return self._written
+
+    @property
+    def path(self) -> Path | None:
+        """The destination path, or None for a file object."""
+        return self._path
 
     def consume(self, chunks: Iterator[bytes], total: int | None) -> None:
         """Write an answer's body, start to end (the sync client)."""
@@ -190,20 +195,30 @@ class Download:
             raise
 
     def commit(self) -> None:
-        """The body is complete: put it in place."""
-        if self._part is not None and self._part_name is not None and self._path is not None:
-            self._part.close()
-            os.replace(self._part_name, self._path)
+        """The body is complete: put it in place (on failure, the temporary file is removed)."""
+        if self._part_name is not None and self._path is not None:
+            try:
+                if self._part is not None:
+                    self._part.close()
+                os.replace(self._part_name, self._path)
+            except BaseException:
+                self.abort()
+                raise
             self._part = self._part_name = None
         elif self._file is not None:
             self._file.flush()
 
     def abort(self) -> None:
-        """Throw away a partial body (the destination is left as it was, for a path)."""
-        if self._part is not None and self._part_name is not None:
-            self._part.close()
-            Path(self._part_name).unlink(missing_ok=True)
+        """Throw away a partial body (the destination is left as it was, for a path). Safe to
+        call at any time, and after `commit` (then it does nothing)."""
+        if self._part_name is not None:
+            part, name = self._part, self._part_name
             self._part = self._part_name = None
+            try:
+                if part is not None:
+                    part.close()
+            finally:
+                Path(name).unlink(missing_ok=True)
 
     def _begin(self) -> None:
         self.abort()
@@ -213,9 +228,14 @@ class Download:
             # Created as open(path, "wb") would create it (0o666 less the umask), and given the
             # mode of the file it replaces, since it will take that file's place.
             descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
-            if self._path.exists():
-                os.chmod(part, stat.S_IMODE(self._path.stat().st_mode))
+            # Named at once, so that abort() removes it whatever fails from here on.
             self._part, self._part_name = os.fdopen(descriptor, "wb"), os.fspath(part)
+            try:
+                replaced = self._path.stat()
+            except FileNotFoundError:
+                return
+            if stat.S_ISREG(replaced.st_mode):
+                os.chmod(part, stat.S_IMODE(replaced.st_mode))
             return
         assert self._file is not None
         if _seekable(self._file):
@@ -232,6 +252,35 @@ class Download:
         self._written += len(chunk)
         if self._on_progress is not None:
             self._on_progress(self._written, total)
+
+
+def _writable_destination(path: Path) -> Path:
+    """`path`, if a download can be put there; else the error that says why, raised before
+    anything is sent (rather than after the whole body has arrived)."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            "The download destination is a directory; name the file to write inside it "
+            "(such as Path(directory) / 'name')",
+            os.fspath(path),
+        )
+    directory = path.parent
+    if not directory.exists():
+        raise FileNotFoundError(
+            errno.ENOENT, "No such directory to download into", os.fspath(directory)
+        )
+    if not directory.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            "The download destination's parent is not a directory",
+            os.fspath(directory),
+        )
+    # The temporary file is made in this directory, then renamed over the destination.
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(
+            errno.EACCES, "The directory to download into is not writable", os.fspath(directory)
+        )
+    return path
 
 
 def expected_size(response: httpx.Response) -> int | None:

@@ -1101,9 +1101,86 @@ def test_download_refuses_bad_destinations_before_sending(
     with pytest.raises(TypeError, match="binary"):
         run(lambda c: c.files.download(PROJECT_ID, "a.bin", io.StringIO()))
     with pytest.raises(TypeError, match="destination"):
-        run(lambda c: c.files.download(PROJECT_ID, "a.bin", str(tmp_path / "a.bin")))
+        run(lambda c: c.files.download(PROJECT_ID, "a.bin", b"a.bin"))  # type: ignore[arg-type]
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="parent is not a directory"):
+        run(lambda c: c.files.download(PROJECT_ID, "a.bin", tmp_path / "file" / "a.bin"))
     assert route.call_count == 0
-    assert dir_listing(tmp_path) == []
+    assert dir_listing(tmp_path) == ["file"]
+
+
+@pytest.mark.parametrize("as_str", [False, True])
+def test_download_onto_a_directory_is_refused_before_sending(
+    api: respx.MockRouter, run: Runner, tmp_path: Path, as_str: bool
+) -> None:
+    # It used to download the whole body, then fail in os.replace with a bare IsADirectoryError
+    # and leave a hidden .part file of the full size behind.
+    route = api.get(f"{FILES}/big.bin").mock(return_value=streamed(pattern(300_000)))
+    directory = tmp_path / "some_dir"
+    directory.mkdir()
+    (directory / "inside.txt").write_bytes(b"kept")
+    destination = str(directory) if as_str else directory
+    with pytest.raises(IsADirectoryError, match="is a directory; name the file") as caught:
+        run(lambda c: c.files.download(PROJECT_ID, "big.bin", destination))
+    assert caught.value.filename == str(directory)
+    assert route.call_count == 0
+    assert dir_listing(tmp_path) == ["some_dir"]
+    assert dir_listing(directory) == ["inside.txt"]
+
+
+def test_download_to_a_str_path(api: respx.MockRouter, run: Runner, tmp_path: Path) -> None:
+    data = pattern(200_000)
+    api.get(f"{FILES}/a.bin").mock(return_value=streamed(data))
+    destination = str(tmp_path / "a.bin")
+    result = run(lambda c: c.files.download(PROJECT_ID, "a.bin", destination))
+    assert (tmp_path / "a.bin").read_bytes() == data
+    assert (result.size, result.destination) == (200_000, destination)
+    assert dir_listing(tmp_path) == ["a.bin"]
+
+
+def test_download_into_a_directory_that_is_not_writable_is_refused_before_sending(
+    api: respx.MockRouter, run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.access stands in for the permission bits, which root (as in CI) would ignore.
+    checked: list[tuple[str, int]] = []
+
+    def access(path: str, mode: int) -> bool:
+        checked.append((os.fspath(path), mode))
+        return False
+
+    route = api.get(f"{FILES}/a.bin").respond(200, content=b"x")
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(PermissionError, match="not writable"):
+        run(lambda c: c.files.download(PROJECT_ID, "a.bin", tmp_path / "a.bin"))
+    assert checked == [(str(tmp_path), os.W_OK | os.X_OK)]
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize("existed", [False, True])
+@pytest.mark.parametrize("failure_kind", [OSError, KeyboardInterrupt])
+def test_download_failing_to_commit_leaves_no_temporary_file(
+    api: respx.MockRouter,
+    run: Runner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    existed: bool,
+    failure_kind: type[BaseException],
+) -> None:
+    destination = tmp_path / "a.bin"
+    if existed:
+        destination.write_bytes(b"previous")
+    api.get(f"{FILES}/a.bin").mock(return_value=streamed(pattern(200_000)))
+
+    def replace(source: str, target: str) -> None:
+        assert Path(source).stat().st_size == 200_000  # the whole body was there to commit
+        raise failure_kind("the disk said no")
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(failure_kind, match="the disk said no"):
+        run(lambda c: c.files.download(PROJECT_ID, "a.bin", destination))
+    assert dir_listing(tmp_path) == (["a.bin"] if existed else [])
+    if existed:
+        assert destination.read_bytes() == b"previous"
 
 
 # --- write_many ------------------------------------------------------------------------------

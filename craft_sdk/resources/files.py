@@ -12,9 +12,9 @@ import base64
 import binascii
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO, Final, cast
+from typing import Any, Final, cast
 
-from .._body import Download, FileContent, ProgressCallback, Upload
+from .._body import Destination, Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
 from .._checks import check_int
 from .._envelope import (
@@ -106,22 +106,29 @@ def _delete(project_id: str, path: str) -> Call[DeletedFile]:
 def _download(
     project_id: str,
     path: str,
-    destination: os.PathLike[str] | BinaryIO,
+    destination: Destination,
     on_progress: ProgressCallback | None,
-) -> Call[DownloadedFile]:
-    sink = Download(destination, on_progress)
+) -> Flow[DownloadedFile]:
+    url = _file_url(project_id, path)
+    sink = Download(destination, on_progress)  # a destination that cannot be written: refused
 
     def parse(response: httpx.Response) -> DownloadedFile:
         if not response.is_success or is_json(response):
             # Not streamed (an error, or an enveloped answer): read it, then write it.
             sink.write_all(file_content(response))
         sink.commit()
-        local = os.fspath(destination) if isinstance(destination, os.PathLike) else None
+        local = None if sink.path is None else os.fspath(sink.path)
         return DownloadedFile(path=path, size=sink.bytes_written, destination=local)
 
-    return Call(
-        "GET", _file_url(project_id, path), parse=parse, headers=_ANY_CONTENT, download=sink
-    )
+    try:
+        downloaded: DownloadedFile = yield Call(
+            "GET", url, parse=parse, headers=_ANY_CONTENT, download=sink
+        )
+        return downloaded
+    finally:
+        # Whatever ended the call (an error at any step, a cancellation), a temporary file that
+        # did not take the destination's place is removed; after a commit this does nothing.
+        sink.abort()
 
 
 def _write_many(
@@ -287,7 +294,7 @@ class Files(SyncResource):
         self,
         project_id: str,
         path: str,
-        destination: os.PathLike[str] | BinaryIO,
+        destination: Destination,
         *,
         on_progress: ProgressCallback | None = None,
     ) -> DownloadedFile:
@@ -298,11 +305,11 @@ class Files(SyncResource):
             project_id: The project the file belongs to.
             path: The file's path within the project, with `/` separators, such as
                 "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
-            destination: A `pathlib.Path` (any `os.PathLike`) whose directory exists, or a
+            destination: A path (a str or any `os.PathLike`) in a directory that exists, or a
                 binary file object. A path is written to a temporary file beside it, which
                 replaces it (keeping its mode) only once the whole file has arrived, so a failed
-                download leaves it as it was. A file object is written from its current
-                position; one that cannot seek is not retried.
+                download leaves it as it was and no temporary file behind. A file object is
+                written from its current position; one that cannot seek is not retried.
             on_progress: Called as `on_progress(received_bytes, total_bytes)` as the file
                 arrives; `total_bytes` is None when the answer does not say, or is compressed.
 
@@ -312,12 +319,15 @@ class Files(SyncResource):
 
         Raises:
             NotFoundError: No such project or file.
-            FileNotFoundError: The destination's directory does not exist.
+            IsADirectoryError: The destination path is a directory, before anything is sent
+                (`FileNotFoundError` when its directory does not exist, `NotADirectoryError`
+                when its parent is a file, `PermissionError` when its directory is not
+                writable).
             TypeError: `destination` is of another type, or a file opened in text mode.
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._send(_download(project_id, path, destination, on_progress))
+        return self._run(_download(project_id, path, destination, on_progress))
 
     def write_many(
         self,
@@ -475,7 +485,7 @@ class AsyncFiles(AsyncResource):
         self,
         project_id: str,
         path: str,
-        destination: os.PathLike[str] | BinaryIO,
+        destination: Destination,
         *,
         on_progress: ProgressCallback | None = None,
     ) -> DownloadedFile:
@@ -486,11 +496,11 @@ class AsyncFiles(AsyncResource):
             project_id: The project the file belongs to.
             path: The file's path within the project, with `/` separators, such as
                 "src/app/page.tsx" (no leading `/`, backslash, empty segment, `.` or `..`).
-            destination: A `pathlib.Path` (any `os.PathLike`) whose directory exists, or a
+            destination: A path (a str or any `os.PathLike`) in a directory that exists, or a
                 binary file object. A path is written to a temporary file beside it, which
                 replaces it (keeping its mode) only once the whole file has arrived, so a failed
-                download leaves it as it was. A file object is written from its current
-                position; one that cannot seek is not retried.
+                download leaves it as it was and no temporary file behind. A file object is
+                written from its current position; one that cannot seek is not retried.
             on_progress: Called as `on_progress(received_bytes, total_bytes)` as the file
                 arrives; `total_bytes` is None when the answer does not say, or is compressed.
 
@@ -500,12 +510,15 @@ class AsyncFiles(AsyncResource):
 
         Raises:
             NotFoundError: No such project or file.
-            FileNotFoundError: The destination's directory does not exist.
+            IsADirectoryError: The destination path is a directory, before anything is sent
+                (`FileNotFoundError` when its directory does not exist, `NotADirectoryError`
+                when its parent is a file, `PermissionError` when its directory is not
+                writable).
             TypeError: `destination` is of another type, or a file opened in text mode.
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._send(_download(project_id, path, destination, on_progress))
+        return await self._run(_download(project_id, path, destination, on_progress))
 
     async def write_many(
         self,
