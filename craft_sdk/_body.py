@@ -80,19 +80,23 @@ class Upload:
         """Whether the body can be sent again after a failed attempt."""
         return self._file is None or _seekable(self._file)
 
-    def chunks(self) -> Iterator[bytes]:
-        """The body from its start, as it goes out; each call starts over."""
+    def chunks(self, pace: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The body from its start, as it goes out; each call starts over. `pace(sent_bytes)`
+        is called before each chunk (httpx asks for the next once the last is written), and
+        may raise to stop the upload."""
         done = 0
         for chunk in self._read_from_start():
+            if pace is not None:
+                pace(done)
             done += len(chunk)
             yield chunk
             if self._on_progress is not None:
                 self._on_progress(done, self.size)
 
-    async def achunks(self) -> AsyncIterator[bytes]:
+    async def achunks(self, pace: Callable[[int], None] | None = None) -> AsyncIterator[bytes]:
         """`chunks()` for the async client. Reading a local file in 64 KiB pieces takes
         microseconds, so the reads are done in place rather than in a worker thread."""
-        for chunk in self.chunks():
+        for chunk in self.chunks(pace):
             yield chunk
 
     def _read_from_start(self) -> Iterator[bytes]:

@@ -59,6 +59,12 @@ class Call(Generic[T]):
         return self.method in IDEMPOTENT_METHODS
 
     @property
+    def transfers_file(self) -> bool:
+        """Whether this call streams a file (an upload or a download), which may take long
+        however healthy the connection."""
+        return self.content is not None or self.download is not None
+
+    @property
     def replayable(self) -> bool:
         """Whether another attempt could send the same body and write the same destination: not
         so for a body read from a pipe, or a download into a file that cannot be rewound."""

@@ -44,6 +44,8 @@ from ._transport import (
     PoolChannel,
     aread_body,
     bound_by,
+    deadline_error,
+    describe,
     log_response,
     pool_size,
     read_body,
@@ -261,8 +263,12 @@ class _BaseClient(Generic[HttpClientT]):
         )
         return clone
 
-    def _deadline(self) -> Deadline:
-        return Deadline(self._config.deadline, self._clock)
+    def _deadline(self, call: Call[Any]) -> Deadline:
+        config = self._config
+        # The default deadline bounds a file transfer's time without progress, not its length:
+        # a large file on a healthy connection must arrive (docs/retries.md, "Deadlines").
+        renewed = call.transfers_file and not config.deadline_set
+        return Deadline(config.deadline, self._clock, renewed_by_progress=renewed)
 
     def _retry_policy(self, call: Call[Any], deadline: Deadline) -> dict[str, Any]:
         return retry_policy(
@@ -285,8 +291,15 @@ class _BaseClient(Generic[HttpClientT]):
     def _request(self, call: Call[Any], deadline: Deadline) -> httpx.Request:
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
-        timeout = deadline.cap(self._config.timeout)  # raises once the deadline has passed
-        return self._channel.request(call, timeout)
+        timeout = deadline.cap(self._config.timeout)
+        if timeout is None:
+            raise deadline_error(
+                describe(call.method, httpx.URL(self._config.base_url_text + call.path)),
+                deadline,
+                "before it could be sent",
+                may_have_succeeded=False,
+            )
+        return self._channel.request(call, timeout, deadline)
 
     def _received(
         self, call: Call[Any], response: httpx.Response, deadline: Deadline
@@ -298,7 +311,7 @@ class _BaseClient(Generic[HttpClientT]):
         download = call.download_for(response)
         # A download streams to disk, so its size is the caller's business, not memory's.
         limit = None if download else self._config.max_response_bytes
-        bound_by(deadline, response, head, max_bytes=limit)
+        bound_by(deadline, response, head, to_file=download is not None, max_bytes=limit)
         return download, head
 
     def _release(self, head: Mapping[str, str] | None) -> None:
@@ -414,7 +427,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         return self._send(me())
 
     def _send(self, call: Call[T]) -> T:
-        deadline = self._deadline()
+        deadline = self._deadline(call)
         try:
             return self._attempt(call, deadline)
         except CraftError as error:
@@ -431,11 +444,15 @@ class CraftClient(_BaseClient[httpx.Client]):
         from tenacity import Retrying
 
         replay = [first_error]  # raised once, inside tenacity's first attempt
-        for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
-            with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                if replay:
-                    raise replay.pop()
-                return self._attempt(call, deadline)
+        try:
+            for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
+                with attempt, recording_attempt(attempt.retry_state.attempt_number):
+                    if replay:
+                        raise replay.pop()
+                    return self._attempt(call, deadline)
+        except CraftError as error:
+            error.elapsed = deadline.elapsed()  # its message says how many attempts, how long
+            raise
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _attempt(self, call: Call[T], deadline: Deadline) -> T:
@@ -613,7 +630,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     async def _send(self, call: Call[T]) -> T:
         self._event_loop.check(type(self).__name__)
-        deadline = self._deadline()
+        deadline = self._deadline(call)
         try:
             return await self._attempt(call, deadline)
         except CraftError as error:
@@ -626,11 +643,15 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
         replay = [first_error]  # raised once, inside tenacity's first attempt
         retrying = AsyncRetrying(sleep=self._clock.asleep, **self._retry_policy(call, deadline))
-        async for attempt in retrying:
-            with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                if replay:
-                    raise replay.pop()
-                return await self._attempt(call, deadline)
+        try:
+            async for attempt in retrying:
+                with attempt, recording_attempt(attempt.retry_state.attempt_number):
+                    if replay:
+                        raise replay.pop()
+                    return await self._attempt(call, deadline)
+        except CraftError as error:
+            error.elapsed = deadline.elapsed()  # its message says how many attempts, how long
+            raise
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _attempt(self, call: Call[T], deadline: Deadline) -> T:

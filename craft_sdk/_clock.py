@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from ._errors import APITimeoutError
 from ._http import httpx
 from ._types import public
 
@@ -68,31 +67,53 @@ SYSTEM_CLOCK = SystemClock()
 
 
 class Deadline:
-    """The one overall time limit of a call: every attempt, sleep and body read fits inside."""
+    """The one overall time limit of a call: every attempt, sleep and body read fits inside.
 
-    def __init__(self, seconds: float | None, clock: Clock) -> None:
+    A call that streams a file (an upload or a download) under the client's default deadline
+    is `renewed_by_progress`: its deadline starts over whenever bytes move, so it bounds the
+    time the call makes no progress rather than the length of a large, healthy transfer. A
+    deadline the caller set is a hard limit on every call (docs/retries.md, "Deadlines").
+    """
+
+    __slots__ = ("_at", "_clock", "_renewed_by_progress", "_started", "seconds")
+
+    def __init__(
+        self, seconds: float | None, clock: Clock, *, renewed_by_progress: bool = False
+    ) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._at = None if seconds is None else clock.monotonic() + seconds
+        self._started = clock.monotonic()
+        self._at = None if seconds is None else self._started + seconds
+        self._renewed_by_progress = renewed_by_progress and seconds is not None
 
     def remaining(self) -> float | None:
         """Seconds left (0 or less once past), or None when the call has no deadline."""
         return None if self._at is None else self._at - self._clock.monotonic()
 
-    def cap(self, timeout: httpx.Timeout) -> httpx.Timeout:
-        """`timeout` with each of its limits cut to the time left, so no phase outlives it.
+    def elapsed(self) -> float:
+        """Seconds since the call started."""
+        return self._clock.monotonic() - self._started
 
-        Raises `APITimeoutError` (nothing sent) once no time is left.
-        """
+    def progressed(self) -> bool:
+        """Bytes of the call moved: a deadline renewed by progress starts over. Returns whether
+        time is left (always, then)."""
+        if self._at is None:
+            return True
+        now = self._clock.monotonic()
+        if self._renewed_by_progress:
+            assert self.seconds is not None
+            self._at = now + self.seconds
+            return True
+        return now < self._at
+
+    def cap(self, timeout: httpx.Timeout) -> httpx.Timeout | None:
+        """`timeout` with each of its limits cut to the time left, so no phase outlives it;
+        None once no time is left."""
         remaining = self.remaining()
         if remaining is None:
             return timeout
         if remaining <= 0:
-            raise APITimeoutError(
-                f"The call's deadline of {self.seconds:g} s ran out (set deadline= on the client "
-                "or with with_options() to change it).",
-                may_have_succeeded=False,
-            )
+            return None
         if _fits(timeout, remaining):
             return timeout  # the usual case: every limit ends before the deadline
         remaining = max(remaining, 0.001)

@@ -95,6 +95,9 @@ class ClientConfig:
     deadline: float | None
     max_retry_wait: float
     max_response_bytes: int
+    deadline_set: bool = False
+    """Whether the caller chose `deadline`: then it is a hard limit on file transfers too,
+    while the default one only bounds the time a transfer makes no progress."""
 
     @functools.cached_property
     def base_url_text(self) -> str:
@@ -131,6 +134,7 @@ class ClientConfig:
             max_response_bytes=resolve_max_response_bytes(
                 DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
             ),
+            deadline_set=not isinstance(deadline, NotGiven),
         )
 
     def replace(
@@ -149,6 +153,7 @@ class ClientConfig:
             changes["max_retries"] = resolve_max_retries(max_retries)
         if not isinstance(deadline, NotGiven):
             changes["deadline"] = resolve_deadline(deadline)
+            changes["deadline_set"] = True
         if max_retry_wait is not None:
             changes["max_retry_wait"] = resolve_max_retry_wait(max_retry_wait)
         if max_response_bytes is not None:

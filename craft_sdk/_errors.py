@@ -91,6 +91,20 @@ class CraftError(Exception):
 
     attempts: int = 1
     """How many times the request was sent before this error was raised (retries included)."""
+    elapsed: float | None = None
+    """Seconds the call took in all, every attempt and wait included, when it was retried;
+    None when it was not."""
+
+    def __str__(self) -> str:
+        return super().__str__() + self._retries_note()
+
+    def _retries_note(self) -> str:
+        """`" (after 4 attempts in 3.2 s)"` for an error raised after retries, else nothing:
+        a 0.5 s timeout that took 3.2 s in all is explained by its message."""
+        if self.attempts <= 1:
+            return ""
+        took = "" if self.elapsed is None else f" in {self.elapsed:.1f} s"
+        return f" (after {self.attempts} attempts{took})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors defeat the default pickling of exceptions, which calls
@@ -156,7 +170,7 @@ class APIError(CraftError):
         head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
         tail = f" (request_id: {self.request_id})" if self.request_id else ""
         # The message is the server's text: fold its line breaks so that a log line stays one.
-        return f"{head}: {' '.join(self.message.split())}{tail}"
+        return f"{head}: {' '.join(self.message.split())}{tail}{self._retries_note()}"
 
 
 @public

@@ -159,8 +159,10 @@ def _pool_timeout(request: httpx.Request) -> float | None:
 
 
 def _no_free_connection(request: httpx.Request, wait: float | None) -> APITimeoutError:
+    within = "" if wait is None else f" for {wait:g} s"
     return APITimeoutError(
-        f"{_describe(request)} timed out (PoolTimeout): no connection came free in {wait:g} s.",
+        f"{describe_request(request)} timed out waiting for a free connection{within} "
+        "(PoolTimeout)",
         may_have_succeeded=False,
     )
 
@@ -213,16 +215,17 @@ class Channel:
         self._auth = ApiKeyAuth(config.api_key)
         self._headers = sdk_headers(config)
 
-    def request(self, call: Call[Any], timeout: httpx.Timeout) -> httpx.Request:
-        """The request for `call`. The URL is the base URL plus the call's encoded path, so no
-        argument can point the client at another host or outside the base path."""
+    def request(self, call: Call[Any], timeout: httpx.Timeout, deadline: Deadline) -> httpx.Request:
+        """The request for `call`, its timeouts `timeout` (already cut to the deadline). The URL
+        is the base URL plus the call's encoded path, so no argument can point the client at
+        another host or outside the base path."""
         headers = {**self._headers, **call.headers}
         return self.http.build_request(
             call.method,
             self._base_url + call.path,  # both already encoded: httpx parses this once
             params=dict(call.params) if call.params else None,
             json=call.json,
-            content=self._content(call, headers),
+            content=self._content(call, headers, deadline),
             headers=headers,
             # The client's own timeout needs no converting again for every request.
             timeout=httpx.USE_CLIENT_DEFAULT if timeout == self.http.timeout else timeout,
@@ -246,17 +249,32 @@ class Channel:
         return self._auth if call.authenticated else None
 
     def _content(
-        self, call: Call[Any], headers: dict[str, str]
+        self, call: Call[Any], headers: dict[str, str], deadline: Deadline
     ) -> Iterator[bytes] | AsyncIterator[bytes] | None:
         """The body of a file write, as a fresh stream for every attempt, of the kind this
-        flavour of httpx reads; its headers go into `headers`."""
+        flavour of httpx reads, paced by the call's deadline; its headers go into `headers`."""
         upload = call.content
         if upload is None:
             return None
         headers["Content-Type"] = upload.content_type
         if upload.size is not None:  # else httpx sends it chunked
             headers["Content-Length"] = str(upload.size)
-        return upload.chunks() if isinstance(self.http, httpx.Client) else upload.achunks()
+
+        def pace(sent: int) -> None:
+            # Each chunk either renews the deadline, or finds that a hard one has passed: then
+            # the error says it was the upload that was slow, not the answer.
+            if not deadline.progressed():
+                total = "" if upload.size is None else f" of {upload.size:,}"
+                raise deadline_error(
+                    describe(call.method, httpx.URL(self._base_url + call.path)),
+                    deadline,
+                    f"while the request body was still being sent ({sent:,}{total} bytes sent)",
+                    may_have_succeeded=False,
+                )
+
+        if isinstance(self.http, httpx.Client):
+            return upload.chunks(pace)
+        return upload.achunks(pace)
 
 
 class PoolChannel(Channel):
@@ -296,7 +314,7 @@ class PoolChannel(Channel):
             return cls(http, config, transport)
         return Channel(http, config)
 
-    def request(self, call: Call[Any], timeout: httpx.Timeout) -> httpx.Request:
+    def request(self, call: Call[Any], timeout: httpx.Timeout, deadline: Deadline) -> httpx.Request:
         headers = {**self._headers, **call.headers}
         if call.authenticated:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
@@ -305,7 +323,7 @@ class PoolChannel(Channel):
             self._base_url + call.path,
             params=call.params or None,
             json=call.json,
-            content=self._content(call, headers),
+            content=self._content(call, headers, deadline),
             headers=headers,
             extensions={"timeout": timeout.as_dict()},
         )
@@ -351,14 +369,32 @@ class transport_errors:
             request.headers["Authorization"] = REDACTED
         if isinstance(error, httpx.TimeoutException):
             raise APITimeoutError(
-                f"{_describe(request)} timed out ({type(error).__name__}).",
+                f"{describe_request(request)} {_what_timed_out(error, request)}",
                 may_have_succeeded=not isinstance(error, _NOT_SENT),
             ) from error
         if isinstance(error, httpx.RequestError):
             raise APIConnectionError(
-                f"{_describe(request)} failed: {type(error).__name__}: {error}",
+                f"{describe_request(request)} failed: {type(error).__name__}: {error}",
                 may_have_succeeded=not isinstance(error, _NOT_SENT),
             ) from error
+
+
+# httpx's timeouts, by the phase of the request each bounds: (the limit's name, what waited).
+_TIMEOUT_PHASES: Final[dict[type[httpx.TimeoutException], tuple[str, str]]] = {
+    httpx.ConnectTimeout: ("connect", "connecting"),
+    httpx.WriteTimeout: ("write", "sending the request body: no byte could be sent"),
+    httpx.ReadTimeout: ("read", "waiting for the answer: no byte arrived"),
+    httpx.PoolTimeout: ("pool", "waiting for a free connection"),
+}
+
+
+def _what_timed_out(error: httpx.TimeoutException, request: httpx.Request) -> str:
+    """Which direction was slow, and for how long: `timed out sending the request body: no
+    byte could be sent for 60 s (WriteTimeout)`."""
+    limit_name, waiting = _TIMEOUT_PHASES.get(type(error), ("", "waiting"))
+    limit = request.extensions.get("timeout", {}).get(limit_name)
+    within = "" if limit is None else f" for {limit:g} s"
+    return f"timed out {waiting}{within} ({type(error).__name__})"
 
 
 def _attach(error: httpx.RequestError, request: httpx.Request) -> None:
@@ -413,7 +449,8 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     httpx's read timeout bounds each read, not the whole body: a server sending a byte every few
     seconds would hold a call open forever. Checking the deadline between chunks bounds a call at
-    its deadline plus one read timeout (itself cut to the time that was left).
+    its deadline plus one read timeout (itself cut to the time that was left). A download under
+    the default deadline renews it with each chunk instead (`Deadline.progressed`).
 
     The bytes received count against `max_bytes` here; the decoded bytes are counted by
     `read_body`. A compressed chunk is handed on in small slices so that httpx's decoder never
@@ -426,13 +463,17 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         deadline: Deadline,
         *,
         max_bytes: int | None,
+        request: httpx.Request,
         status_code: int,
         head: Mapping[str, str],
+        receiving: str,
     ) -> None:
         self._inner = inner
         self._deadline = deadline
         self._max_bytes = max_bytes
+        self._request = request
         self._status_code = status_code
+        self._receiving = receiving
         self._received = 0
         declared = head.get("content-length", "")
         self._declared = int(declared) if declared.isascii() and declared.isdigit() else 0
@@ -473,11 +514,11 @@ class BoundedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._received += len(chunk)
         if too_large := self._too_large(self._received):
             return too_large
-        remaining = self._deadline.remaining()
-        if remaining is not None and remaining <= 0:
-            return APITimeoutError(
-                f"The answer was still arriving when the call's deadline of "
-                f"{self._deadline.seconds:g} s ran out.",
+        if not self._deadline.progressed():
+            return deadline_error(
+                describe_request(self._request),
+                self._deadline,
+                f"while {self._receiving} was still arriving ({self._received:,} bytes received)",
                 may_have_succeeded=True,
             )
         return None
@@ -505,15 +546,19 @@ def bound_by(
     response: httpx.Response,
     head: Mapping[str, str],
     *,
+    to_file: bool,
     max_bytes: int | None,
 ) -> None:
-    """Have `response`'s body read through a `BoundedStream` (`head` is its `read_head`)."""
+    """Have `response`'s body read through a `BoundedStream` (`head` is its `read_head`);
+    `to_file` when it streams to a download."""
     response.stream = BoundedStream(
         response.stream,
         deadline,
         max_bytes=max_bytes,
+        request=response.request,
         status_code=response.status_code,
         head=head,
+        receiving="the file being downloaded" if to_file else "the answer",
     )
 
 
@@ -593,5 +638,26 @@ def redacted_headers(headers: httpx.Headers) -> dict[str, str]:
     }
 
 
-def _describe(request: httpx.Request) -> str:
-    return f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
+def describe(method: str, url: httpx.URL) -> str:
+    """`GET https://api.craft.fast:443/v1/me`: the method, then the origin with its port
+    (where a connection failed is half of why), then the path; never the query."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = url.port or (443 if url.scheme == "https" else 80)
+    path = url.raw_path.partition(b"?")[0].decode("ascii", "replace")
+    return f"{method} {url.scheme}://{host}:{port}{path}"
+
+
+def describe_request(request: httpx.Request) -> str:
+    """`describe` for a request that was built."""
+    return describe(request.method, request.url)
+
+
+def deadline_error(
+    line: str, deadline: Deadline, when: str, *, may_have_succeeded: bool
+) -> APITimeoutError:
+    """The error of a call whose deadline ran out `when` (such as "before it could be sent")."""
+    return APITimeoutError(
+        f"{line}: the call's deadline of {deadline.seconds:g} s ran out {when} (deadline= on "
+        "the client, or with_options(deadline=...) for one call, changes it)",
+        may_have_succeeded=may_have_succeeded,
+    )

@@ -353,7 +353,7 @@ def test_connection_errors_pickle(cls: type[APIConnectionError], may_have_succee
     assert restored.message == "broke off"
     assert restored.may_have_succeeded is may_have_succeeded
     assert restored.attempts == 3
-    assert str(restored) == "broke off"
+    assert str(restored) == "broke off (after 3 attempts)"
 
 
 def test_response_validation_error_pickles_with_its_response() -> None:

@@ -95,7 +95,12 @@ def test_a_gateway_html_page_on_every_attempt(
         run(OPERATIONS["GET"][2], max_retries=2)
     assert calls.call_count == 3
     assert caught.value.body == page
-    assert str(caught.value) == f"{code}: {httpx.codes.get_reason_phrase(code)}"
+    # The message says the call was retried, and how long it took in all.
+    assert caught.value.elapsed is not None
+    assert str(caught.value) == (
+        f"{code}: {httpx.codes.get_reason_phrase(code)} "
+        f"(after 3 attempts in {caught.value.elapsed:.1f} s)"
+    )
 
 
 @pytest.mark.parametrize(
