@@ -48,6 +48,7 @@ if typing.TYPE_CHECKING:
     from ._clock import Clock
     from ._pagination import AsyncPage, AsyncPaginator, SyncPage
     from ._rate_limit import RateLimit
+    from ._raw import ResponseInfo, WithResponse
     from .models import (
         BuildCompletedEvent,
         BuildFailedEvent,
@@ -102,11 +103,13 @@ _LAZY: dict[str, str] = {
     "ProjectStatus": ".models",
     "ProjectUpdatedEvent": ".models",
     "RateLimit": "._rate_limit",
+    "ResponseInfo": "._raw",
     "SyncPage": "._pagination",
     "Token": ".models",
     "UnknownWebhookEvent": ".models",
     "User": ".models",
     "WebhookEvent": ".models",
+    "WithResponse": "._raw",
     "construct_event": ".webhooks",
     "sign_webhook": ".webhooks",
     "verify_webhook": ".webhooks",
@@ -153,6 +156,7 @@ __all__ = [
     "ProjectUpdatedEvent",
     "RateLimit",
     "RateLimitError",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "SyncPage",
     "Token",
@@ -166,6 +170,7 @@ __all__ = [
     "WebhookSignatureMissingError",
     "WebhookTimestampError",
     "WebhookVerificationError",
+    "WithResponse",
     "WriteManyError",
     "WrongEventLoopError",
     "__version__",

@@ -9,9 +9,13 @@ A resource method builds a `Call` and hands it to `_send`, which reads top to bo
         take a connection slot (_transport.ConnectionSlots: no more in flight than the pool holds)
         send it (through the Channel) and read the body, bounded in time and size; httpx
         failures become our errors
-        note the rate limit, log, and read the answer into a model or a typed error (_envelope)
+        note the rate limit, log (and record, for `with_response`: _raw), and read the answer
+        into a model or a typed error (_envelope)
     if it failed, make more attempts for as long as the retry policy allows (`_retry`:
     tenacity, with the policy in _retry.py)
+
+A call that streams a file has its default deadline renewed by every chunk that moves
+(_clock.Deadline), so it bounds the time without progress, not the transfer's length.
 
 Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 """
@@ -19,16 +23,17 @@ Everything else the two clients share lives in `_BaseClient`, which does no I/O.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import copy_context
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
 import pydantic
 from typing_extensions import Self
 
 from ._batch import Batch
-from ._body import Download, expected_size
-from ._call import Call
+from ._body import Download, FileContent, expected_size
+from ._call import Call, QueryValue
 from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._config import ApiKey, ClientConfig
 from ._errors import CraftError, WrongEventLoopError
@@ -36,6 +41,7 @@ from ._flow import Flow, Sleep
 from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import RateLimit, RateLimitGate
+from ._raw import WithResponse, raw_call, record_response, recording_responses, with_responses
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
     DEFAULT_POOL_LIMITS,
@@ -67,6 +73,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 T = TypeVar("T")
+P = ParamSpec("P")
 M = TypeVar("M", bound=pydantic.BaseModel)
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 
@@ -324,7 +331,9 @@ class _BaseClient(Generic[HttpClientT]):
         )
 
     def _finish(self, call: Call[T], response: httpx.Response, sent_at: float) -> T:
-        log_response(response, elapsed=self._clock.monotonic() - sent_at)
+        elapsed = self._clock.monotonic() - sent_at
+        log_response(response, elapsed)
+        record_response(response, elapsed)  # for with_response; one lookup when not recording
         return call.parse(response)
 
     def __repr__(self) -> str:
@@ -369,6 +378,16 @@ class CraftClient(_BaseClient[httpx.Client]):
             streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
+
+    Attributes:
+        projects: List, create, read, update, archive and delete projects
+            (`client.projects.get("proj_abc123")`).
+        files: List, read, write, download and delete a project's files.
+        deployments: Start, list, read, cancel and wait for deployments.
+        oauth: Trade OAuth codes and refresh tokens for tokens.
+
+    Besides those: `me()`, `request()` for an endpoint the SDK does not model yet,
+    `with_response()` for the answers behind a result, and `with_options()`.
 
     Safe to share between threads; close it (or use `with`) to release its connections.
     """
@@ -425,6 +444,72 @@ class CraftClient(_BaseClient[httpx.Client]):
             AuthenticationError: The key is missing, wrong or revoked.
         """
         return self._send(me())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: object = None,
+        content: FileContent | None = None,
+    ) -> Any:
+        """Send one request to an endpoint the SDK does not model yet.
+
+        It goes the way every other call goes: with the key, retried by the same method rules
+        (a POST or PATCH is never sent twice after it may have been processed), within the rate
+        limit and the call's deadline, and its failures raised as the same typed errors. For
+        example `request("GET", "/projects/proj_abc123/webhooks", params={"limit": 10})`.
+
+        Args:
+            method: "GET", "POST", "PUT", "PATCH" or "DELETE" (any case).
+            path: The path under the base URL, starting with "/", such as "/projects". Each
+                segment is percent-encoded where it must be (escapes already in it are kept);
+                empty, "." and ".." segments, a query and a fragment are refused.
+            params: The query, as a mapping of names to str, int, float or bool values.
+            json: A JSON body (anything `json.dumps` takes), sent as `application/json`.
+            content: A raw body instead, as `files.write` takes it (str, bytes, a path or a
+                binary file object, streamed).
+
+        Returns:
+            The envelope's `data` for an answer in the `{success, data}` envelope; any other
+            JSON answer as decoded; bytes for an answer that is not JSON; None for an empty one.
+
+        Raises:
+            APIError: The API answered with an error (its subclass by status, as for every
+                call).
+            ValueError: `method` is not one of the five, `path` is refused, or both `json` and
+                `content` were given, before anything is sent (`TypeError` for a value of the
+                wrong type, such as a `json` that cannot be serialised).
+        """
+        return self._send(raw_call(method, path, params=params, json=json, content=content))
+
+    def with_response(
+        self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> WithResponse[T]:
+        """Call one of this client's methods and return its result with the answers behind it:
+        their status, headers, request id and rate limit. For example
+        `with_response(client.projects.get, "proj_abc123")`, whose `.data` is the project and
+        `.response.request_id` its request id.
+
+        Args:
+            method: A method of this client or of its resources, such as
+                `client.projects.get` or `client.request`.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            `.data`, the method's result; `.response`, the answer it was read from; and
+            `.responses`, every answer it read, in order (more than one after a retry, or for
+            a method that reads several pages or polls).
+
+        Raises:
+            CraftError: The method read no answer from the API. Any error the method raises is
+                raised as it is.
+        """
+        with recording_responses() as recorded:
+            data = method(*args, **kwargs)
+        return with_responses(data, recorded)
 
     def _send(self, call: Call[T]) -> T:
         deadline = self._deadline(call)
@@ -510,7 +595,8 @@ class CraftClient(_BaseClient[httpx.Client]):
             while True:
                 while len(running) < concurrency and (item := batch.next()):
                     key, call = item
-                    running[pool.submit(self._send, call)] = key
+                    # In the caller's context, as a task would be (a with_response sees it).
+                    running[pool.submit(copy_context().run, self._send, call)] = key
                 if not running:
                     return batch.outcome()
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -571,6 +657,16 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
 
+    Attributes:
+        projects: List, create, read, update, archive and delete projects
+            (`await client.projects.get("proj_abc123")`).
+        files: List, read, write, download and delete a project's files.
+        deployments: Start, list, read, cancel and wait for deployments.
+        oauth: Trade OAuth codes and refresh tokens for tokens.
+
+    Besides those: `me()`, `request()` for an endpoint the SDK does not model yet,
+    `with_response()` for the answers behind a result, and `with_options()`.
+
     Safe to share between the tasks of one event loop; close it (or use `async with`) to release
     its connections.
     """
@@ -627,6 +723,72 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             AuthenticationError: The key is missing, wrong or revoked.
         """
         return await self._send(me())
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: object = None,
+        content: FileContent | None = None,
+    ) -> Any:
+        """Send one request to an endpoint the SDK does not model yet.
+
+        It goes the way every other call goes: with the key, retried by the same method rules
+        (a POST or PATCH is never sent twice after it may have been processed), within the rate
+        limit and the call's deadline, and its failures raised as the same typed errors. For
+        example `request("GET", "/projects/proj_abc123/webhooks", params={"limit": 10})`.
+
+        Args:
+            method: "GET", "POST", "PUT", "PATCH" or "DELETE" (any case).
+            path: The path under the base URL, starting with "/", such as "/projects". Each
+                segment is percent-encoded where it must be (escapes already in it are kept);
+                empty, "." and ".." segments, a query and a fragment are refused.
+            params: The query, as a mapping of names to str, int, float or bool values.
+            json: A JSON body (anything `json.dumps` takes), sent as `application/json`.
+            content: A raw body instead, as `files.write` takes it (str, bytes, a path or a
+                binary file object, streamed).
+
+        Returns:
+            The envelope's `data` for an answer in the `{success, data}` envelope; any other
+            JSON answer as decoded; bytes for an answer that is not JSON; None for an empty one.
+
+        Raises:
+            APIError: The API answered with an error (its subclass by status, as for every
+                call).
+            ValueError: `method` is not one of the five, `path` is refused, or both `json` and
+                `content` were given, before anything is sent (`TypeError` for a value of the
+                wrong type, such as a `json` that cannot be serialised).
+        """
+        return await self._send(raw_call(method, path, params=params, json=json, content=content))
+
+    async def with_response(
+        self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> WithResponse[T]:
+        """Call one of this client's methods and return its result with the answers behind it:
+        their status, headers, request id and rate limit. For example
+        `with_response(client.projects.get, "proj_abc123")`, whose `.data` is the project and
+        `.response.request_id` its request id.
+
+        Args:
+            method: A method of this client or of its resources, such as
+                `client.projects.get` or `client.request`.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            `.data`, the method's result; `.response`, the answer it was read from; and
+            `.responses`, every answer it read, in order (more than one after a retry, or for
+            a method that reads several pages or polls).
+
+        Raises:
+            CraftError: The method read no answer from the API. Any error the method raises is
+                raised as it is.
+        """
+        with recording_responses() as recorded:
+            data = await method(*args, **kwargs)
+        return with_responses(data, recorded)
 
     async def _send(self, call: Call[T]) -> T:
         self._event_loop.check(type(self).__name__)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+import pydoc
+import re
 
 import httpx
 import pytest
@@ -273,3 +275,20 @@ def test_own_http_client_keeps_its_timeout_unless_one_is_given(api: respx.MockRo
         client.me()
     assert route.calls.last.request.extensions["timeout"]["read"] == 7.0
     own.close()
+
+
+@pytest.mark.parametrize("client_class", [CraftClient, AsyncCraftClient])
+def test_help_describes_the_resources_and_the_escape_hatches(client_class: type) -> None:
+    # help() shows the class docstring, never the docstrings of annotated attributes: the
+    # resources are described there, each on its own line.
+    text = pydoc.plain(pydoc.render_doc(client_class))
+    described = {
+        "projects": "List, create, read, update, archive and delete projects",
+        "files": "List, read, write, download and delete a project's files.",
+        "deployments": "Start, list, read, cancel and wait for deployments.",
+        "oauth": "Trade OAuth codes and refresh tokens for tokens.",
+    }
+    for name, description in described.items():
+        assert re.search(rf"^\s*\|?\s*{name}: {re.escape(description)}", text, re.M), name
+    for method in ("me()", "request()", "with_response()", "with_options()"):
+        assert f"`{method}`" in text

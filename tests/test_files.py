@@ -1101,7 +1101,7 @@ def test_download_refuses_bad_destinations_before_sending(
     with pytest.raises(TypeError, match="binary"):
         run(lambda c: c.files.download(PROJECT_ID, "a.bin", io.StringIO()))
     with pytest.raises(TypeError, match="destination"):
-        run(lambda c: c.files.download(PROJECT_ID, "a.bin", b"a.bin"))  # type: ignore[arg-type]
+        run(lambda c: c.files.download(PROJECT_ID, "a.bin", b"a.bin"))
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(NotADirectoryError, match="parent is not a directory"):
         run(lambda c: c.files.download(PROJECT_ID, "a.bin", tmp_path / "file" / "a.bin"))
