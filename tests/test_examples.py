@@ -90,6 +90,25 @@ def test_testing_example_passes_under_pytest() -> None:
     assert "3 passed" in result.stdout
 
 
+def test_testing_example_runs_without_pytest() -> None:
+    # Its docstring says `python testing_with_emulator.py` runs the same tests without pytest:
+    # run it so, in an interpreter where pytest cannot be imported.
+    script = (
+        "import runpy, sys; sys.modules['pytest'] = None; "
+        f"runpy.run_path({str(EXAMPLES / 'testing_with_emulator.py')!r}, run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("passed: test_") == 3
+
+
 def signed_delivery() -> tuple[bytes, dict[str, str]]:
     """A delivery the emulator sent for a real change, signed with SECRET."""
     emulator = CraftEmulator()
