@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -26,6 +23,7 @@ import craft_sdk
 from craft_sdk.testing import CraftEmulator, FakeClock
 
 from .conftest import Runner, each_request, ok, run_on
+from .reliability.faulty_server import FaultyServer, HeadThenHold, head
 
 PROJECT_ID = "proj_1"
 FILE_URL = f"/projects/{PROJECT_ID}/files/big.bin"
@@ -259,67 +257,15 @@ def test_a_long_upload_to_the_emulator_over_a_socket(flavour: str) -> None:
 # --- a stall on a real socket ----------------------------------------------------------------
 
 
-class StallingServer:
-    """A raw HTTP/1.1 server on 127.0.0.1 that sends the head and half the body of a file,
-    then nothing: a download that stalls."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._listener.getsockname()[:2]
-        return f"http://{host}:{port}/v1"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.requests += 1
-            threading.Thread(target=self._half_answer, args=(connection,), daemon=True).start()
-
-    def _half_answer(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(1.0)
-            try:
-                while b"\r\n\r\n" not in connection.recv(65536):
-                    pass
-                connection.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                    b"Content-Length: %d\r\n\r\n" % len(BODY)
-                )
-                connection.sendall(BODY[: len(BODY) // 2])
-                self._stop.wait(5.0)  # then silence, until the client gives up
-            except OSError:
-                pass
-
-    def __enter__(self) -> StallingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=6)
-        self._listener.close()
-
-
 def test_a_download_that_stalls_on_a_real_socket_ends_at_the_read_timeout(
     flavour: str, tmp_path: Path
 ) -> None:
-    with StallingServer() as server:
+    # Each answer: the head and half the file, then silence until the client hangs up.
+    half_a_file = HeadThenHold(
+        head(200, {"Content-Type": "application/octet-stream", "Content-Length": str(len(BODY))}),
+        BODY[: len(BODY) // 2],
+    )
+    with FaultyServer(half_a_file, half_a_file) as server:
         started = time.monotonic()
         with pytest.raises(craft_sdk.APITimeoutError) as caught:
             run_on(
@@ -332,6 +278,6 @@ def test_a_download_that_stalls_on_a_real_socket_ends_at_the_read_timeout(
         took = time.monotonic() - started
     assert "(ReadTimeout)" in str(caught.value)
     assert "after 2 attempts" in str(caught.value)
-    assert server.requests == 2
+    assert len(server.requests) == 2
     assert took < 3.0  # two read timeouts of 0.2 s, and no wait (the FakeClock's)
     assert os.listdir(tmp_path) == []
