@@ -32,7 +32,7 @@ Which class an error response becomes is decided in one place, `error_class()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._types import public
@@ -439,7 +439,23 @@ class WebhookTimestampError(WebhookVerificationError):
 
 @public
 class WebhookPayloadError(WebhookVerificationError):
-    """The body is signed correctly but is not a webhook event (not JSON, or no `event`)."""
+    """The body is signed correctly but is not a webhook event: it is not JSON, it is not an
+    object with an `event` name, or its shape does not fit the event it names (then `errors`
+    says where, and the message names the first few problems).
+
+    Args:
+        message: What is wrong with the body.
+        errors: Where the body does not fit its event, as (field path, problem) pairs.
+    """
+
+    errors: list[tuple[str, str]]
+    """Where the body does not fit its event, as (field path, problem) pairs, such as
+    `("data.changes", "Input should be a valid list")`; empty when the body is not JSON or names
+    no event. The values in the body are never repeated: they may be private."""
+
+    def __init__(self, message: str, *, errors: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 _ERROR_BY_STATUS: dict[int, type[APIError]] = {

@@ -46,6 +46,7 @@ MAX_SIGNATURES: Final = 8
 """The most comma-separated signatures a header may carry; one with more verifies as False."""
 
 _PREFIX: Final = "sha256="
+_PROBLEMS_SHOWN: Final = 3  # in a WebhookPayloadError's message; `errors` has them all
 _HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
 
 Payload: TypeAlias = bytes | bytearray | memoryview | str
@@ -192,10 +193,7 @@ def construct_event(
     try:
         event: WebhookEvent = event_type.model_validate(body)  # type: ignore[assignment]
     except pydantic.ValidationError as exc:
-        raise WebhookPayloadError(
-            f"The webhook body does not fit a {body['event']} event "
-            f"({exc.error_count()} problem(s))."
-        ) from None
+        raise _misfit(body["event"], exc) from None
     if tolerance is not None:
         _check_freshness(event.timestamp, tolerance, now)
     return event
@@ -279,6 +277,21 @@ def _parse(body: bytes) -> dict[str, Any]:
     if parsed is None or not isinstance(parsed.get("event"), str):
         raise WebhookPayloadError('The webhook body is not an object with an "event" name.')
     return parsed
+
+
+def _misfit(event_name: str, exc: pydantic.ValidationError) -> WebhookPayloadError:
+    # Where and what, never the values: a body may hold private data.
+    errors = [
+        (".".join(map(str, error["loc"])), error["msg"])
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    shown = "; ".join(f"{path}: {problem}" for path, problem in errors[:_PROBLEMS_SHOWN])
+    more = len(errors) - _PROBLEMS_SHOWN
+    return WebhookPayloadError(
+        f"The webhook body does not fit a {event_name} event: {shown}"
+        + (f" (and {more} more)" if more > 0 else ""),
+        errors=errors,
+    )
 
 
 def _check_freshness(

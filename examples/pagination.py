@@ -22,7 +22,7 @@ def run(client: CraftClient) -> None:
     print(f"Created {len(created)} projects")
     try:
         # Every project of every page; each page is fetched when the loop reaches it.
-        ours = [p.name for p in client.projects.list(limit=2) if (p.name or "").startswith(PREFIX)]
+        ours = [p.name for p in client.projects.list(limit=2) if p.name.startswith(PREFIX)]
         print(f"Iterated all pages: {len(ours)} of our projects")
 
         # One page at a time: the first page, what the API said about the list, the next page.

@@ -26,7 +26,7 @@ WEBHOOK_SECRET = "whsec_quickstart"  # the emulator signs its deliveries with th
 
 def run(client: CraftClient, deliveries: list[tuple[bytes, dict[str, str]]]) -> None:
     user = client.me()
-    print(f"Signed in as {user.email or user.id}")
+    print(f"Signed in as {user.email}")
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     project = client.projects.create(
@@ -36,6 +36,10 @@ def run(client: CraftClient, deliveries: list[tuple[bytes, dict[str, str]]]) -> 
     )
     print(f"Created project {project.id} ({project.preview_url})")
     try:
+        # An update may answer only the fields it changed: apply the answer to what you hold.
+        answer = client.projects.update(project.id, name=f"{project.name} (renamed)")
+        project = answer.applied_to(project)
+        print(f"Renamed it {project.name!r}; still {project.status}")
         work_on(client, project.id, deliveries)
     finally:
         client.projects.delete(project.id)

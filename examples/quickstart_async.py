@@ -18,11 +18,15 @@ from craft_sdk import AsyncCraftClient, CraftError
 
 async def run(client: AsyncCraftClient) -> None:
     user = await client.me()
-    print(f"Signed in as {user.email or user.id}")
+    print(f"Signed in as {user.email}")
 
     project = await client.projects.create(name="craft-sdk async quickstart")
     print(f"Created project {project.id}")
     try:
+        # An update may answer only the fields it changed: apply the answer to what you hold.
+        answer = await client.projects.update(project.id, description="Made by the quickstart")
+        project = answer.applied_to(project)
+        print(f"Described it as {project.description!r}")
         files = {f"src/pages/page{n}.tsx": f"export const n = {n}\n" for n in range(5)}
         written = await client.files.write_many(project.id, files, concurrency=5)
         print(f"Wrote {len(written)} files as concurrent tasks")

@@ -110,6 +110,7 @@ def run_on(
     return asyncio.run(main())
 
 
+USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 PROJECT = {
     "id": "proj_abc123",
     "name": "My Landing Page",

@@ -13,7 +13,7 @@ import respx
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
 
-from .conftest import API_KEY, BASE_URL, Runner, failure, ok
+from .conftest import API_KEY, BASE_URL, PROJECT, Runner, failure, ok
 
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 
@@ -53,7 +53,7 @@ def test_default_headers_are_sent(api: respx.MockRouter, run: Runner) -> None:
 @pytest.mark.client_options(base_url="https://eu.api.craft.fast/v1/")
 def test_base_url_prefix_is_kept(run: Runner) -> None:
     with respx.mock(base_url="https://eu.api.craft.fast/v1") as eu:
-        route = eu.get("/projects/p").respond(200, json=ok({"id": "p"}))
+        route = eu.get("/projects/p").respond(200, json=ok({**PROJECT, "id": "p"}))
         run(lambda c: c.projects.get("p"))
     assert route.calls.last.request.url.raw_path == b"/v1/projects/p"
 
@@ -196,7 +196,7 @@ def test_post_is_retried_after_a_429_honouring_retry_after(
             httpx.Response(
                 429, json=failure("RATE_LIMIT_EXCEEDED", retryAfter=2), headers={"Retry-After": "2"}
             ),
-            httpx.Response(201, json=ok({"id": "proj_1"})),
+            httpx.Response(201, json=ok({**PROJECT, "id": "proj_1"})),
         ]
     )
     assert run(lambda c: c.projects.create(name="Once")).id == "proj_1"
@@ -221,7 +221,10 @@ def test_post_is_retried_when_the_connection_was_never_made(
     api: respx.MockRouter, run: Runner
 ) -> None:
     route = api.post("/projects").mock(
-        side_effect=[httpx.ConnectError("refused"), httpx.Response(201, json=ok({"id": "p"}))]
+        side_effect=[
+            httpx.ConnectError("refused"),
+            httpx.Response(201, json=ok({**PROJECT, "id": "p"})),
+        ]
     )
     assert run(lambda c: c.projects.create(name="x")).id == "p"
     assert route.call_count == 2

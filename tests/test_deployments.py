@@ -42,6 +42,10 @@ DEPLOYMENT = {
 }
 
 
+# What every deployment answer carries (assumed, see docs/assumptions.md).
+CREATED = {"id": DEPLOYMENT_ID, "status": "queued", "createdAt": "2024-01-15T12:30:00Z"}
+
+
 def deployment(status: str, **fields: Any) -> dict[str, Any]:
     """The wire form of the deployment in `status`."""
     return {**DEPLOYMENT, "status": status, **fields}
@@ -67,7 +71,7 @@ def listing(total: int, *, per_page: int = 2) -> Callable[[httpx.Request], httpx
         page = int(request.url.params.get("page", "1"))
         start = (page - 1) * per_page
         items = [
-            {"id": f"dep_{n}", "projectId": PROJECT_ID, "status": "completed"}
+            deployment("completed", id=f"dep_{n}")
             for n in range(start, min(start + per_page, total))
         ]
         pagination = {
@@ -142,14 +146,14 @@ def test_an_unknown_status_is_kept_and_not_final_and_unknown_fields_are_kept(
 ) -> None:
     api.get(ONE).respond(
         200,
-        json=ok({"id": DEPLOYMENT_ID, "status": "paused", "region": "eu-west", "buildMs": 1234}),
+        json=ok({**CREATED, "status": "paused", "region": "eu-west", "buildMs": 1234}),
     )
     got = run(lambda c: c.deployments.get(PROJECT_ID, DEPLOYMENT_ID))
     assert got.status == "paused"
     assert not got.is_final
     assert got.model_extra == {"region": "eu-west", "buildMs": 1234}
     assert got.to_dict() == {
-        "id": DEPLOYMENT_ID,
+        **CREATED,
         "status": "paused",
         "region": "eu-west",
         "buildMs": 1234,
@@ -166,11 +170,10 @@ def test_an_unknown_status_is_kept_and_not_final_and_unknown_fields_are_kept(
         ("failed", True),
         ("canceled", True),
         ("cancelled", False),
-        (None, False),
     ],
 )
-def test_which_statuses_are_final(status: str | None, final: bool) -> None:
-    assert Deployment(id="dep_1", status=status).is_final is final
+def test_which_statuses_are_final(status: str, final: bool) -> None:
+    assert Deployment.model_validate(deployment(status)).is_final is final
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def test_cancel_posts_to_cancel(api: respx.MockRouter, run: Runner) -> None:
 def test_ids_are_encoded_as_one_segment_each(
     api: respx.MockRouter, run: Runner, method: str, http_method: str, suffix: bytes
 ) -> None:
-    route = api.route(method=http_method).respond(200, json=ok({"id": "odd"}))
+    route = api.route(method=http_method).respond(200, json=ok(deployment("queued")))
     run(lambda c: getattr(c.deployments, method)("p/../../admin", "d?x=1#f /"))
     url = route.calls.last.request.url
     assert route.call_count == 1
@@ -301,7 +304,7 @@ def test_ids_are_encoded_as_one_segment_each(
 
 def test_create_and_list_encode_the_project_id(api: respx.MockRouter, run: Runner) -> None:
     listed = api.get().respond(200, json=ok([], pagination={"page": 1, "hasMore": False}))
-    created = api.post().respond(201, json=ok({"id": "dep_1"}))
+    created = api.post().respond(201, json=ok(deployment("queued")))
     run(lambda c: drain(c.deployments.list("a/b")))
     run(lambda c: c.deployments.create("a/b"))
     assert listed.calls.last.request.url.raw_path == b"/v1/projects/a%2Fb/deployments?page=1"

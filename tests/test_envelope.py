@@ -26,7 +26,7 @@ from craft_sdk import (
     User,
 )
 from craft_sdk._envelope import data, error_from_response, read_envelope, request_id_of
-from craft_sdk.models import DeletedProject, ProjectSettings, ProjectStats
+from craft_sdk.models import DeletedProject, PartialProject, ProjectSettings, ProjectStats
 
 from .conftest import PROJECT, failure, ok
 
@@ -83,7 +83,7 @@ def test_data_unwraps_a_project(status: int) -> None:
 
 def test_project_timestamps_are_aware() -> None:
     project: Project = data(Project)(response(json=ok(PROJECT)))
-    stamps = [project.created_at, project.updated_at]
+    stamps: list[datetime | None] = [project.created_at, project.updated_at]
     assert project.stats is not None
     stamps.append(project.stats.last_edited_at)
     for stamp in stamps:
@@ -140,7 +140,7 @@ def test_any_status_value_is_kept_as_a_string(status: str) -> None:
 
 
 def test_partial_patch_answer_with_only_id() -> None:
-    project: Project = data(Project)(response(json=ok({"id": "proj_abc123"})))
+    project: PartialProject = data(PartialProject)(response(json=ok({"id": "proj_abc123"})))
     assert project.id == "proj_abc123"
     assert project.name is None
     assert project.status is None
@@ -151,7 +151,8 @@ def test_partial_patch_answer_with_only_id() -> None:
 
 
 def test_partial_patch_answer_with_some_fields() -> None:
-    project: Project = data(Project)(response(json=ok({"id": "proj_abc123", "status": "archived"})))
+    answer = ok({"id": "proj_abc123", "status": "archived"})
+    project: PartialProject = data(PartialProject)(response(json=answer))
     assert project.status == "archived"
     assert project.name is None
     assert project.to_dict() == {"id": "proj_abc123", "status": "archived"}
@@ -283,9 +284,9 @@ def test_json_that_is_not_an_object_is_kept_as_body() -> None:
 DOES_NOT_FIT: list[tuple[str, Any]] = [
     ("missing-id", {"name": "x"}),
     ("id-not-str", {"id": 123}),
-    ("bad-date", {"id": "proj_1", "createdAt": "yesterday"}),
-    ("bad-settings", {"id": "proj_1", "settings": "react"}),
-    ("bad-stats", {"id": "proj_1", "stats": {"files": "many"}}),
+    ("bad-date", {**PROJECT, "createdAt": "yesterday"}),
+    ("bad-settings", {**PROJECT, "settings": "react"}),
+    ("bad-stats", {**PROJECT, "stats": {"files": "many"}}),
     ("list", [PROJECT]),
     ("string", "proj_1"),
     ("null", None),
@@ -307,7 +308,7 @@ def test_data_that_does_not_fit_the_model_is_a_validation_error(value: Any) -> N
 
 
 def test_validation_message_names_the_field_but_not_the_value() -> None:
-    resp = response(json=ok({"id": "proj_1", "createdAt": "SECRET-VALUE-7731"}))
+    resp = response(json=ok({**PROJECT, "createdAt": "SECRET-VALUE-7731"}))
     with pytest.raises(APIResponseValidationError) as info:
         data(Project)(resp)
     assert "createdAt" in info.value.message or "created_at" in info.value.message

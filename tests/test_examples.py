@@ -63,6 +63,7 @@ def test_quickstart_walks_the_whole_workflow() -> None:
     )
     for step in (
         "Created project proj_",
+        "Renamed it '",
         "Wrote 3 files",
         "Listed projects:",
         "deployment is building",

@@ -272,7 +272,7 @@ def test_list_reads_the_flat_list(api: respx.MockRouter, run: Runner) -> None:
                     "updatedAt": "2024-01-15T12:30:00Z",
                 },
                 {"path": "link", "type": "symlink", "mode": "0644", "updatedAt": "2024-01-16"},
-                {"path": "local.txt", "updatedAt": "2024-01-17T08:00:00"},
+                {"path": "local.txt", "type": "file", "updatedAt": "2024-01-17T08:00:00"},
             ]
         ),
     )
@@ -291,7 +291,6 @@ def test_list_reads_the_flat_list(api: respx.MockRouter, run: Runner) -> None:
     assert link.updated_at.tzinfo is not None
     # A timestamp without an offset is UTC, never local time.
     assert local.updated_at == datetime(2024, 1, 17, 8, tzinfo=timezone.utc)
-    assert local.type is None
 
 
 def test_list_of_no_files(api: respx.MockRouter, run: Runner) -> None:
@@ -333,7 +332,7 @@ def test_list_stops_when_the_server_repeats_a_page(
         return httpx.Response(
             200,
             json=ok(
-                [{"path": "a.txt"}, {"path": "b.txt"}],
+                [{"path": "a.txt", "type": "file"}, {"path": "b.txt", "type": "file"}],
                 pagination={"page": asked if echo_page else 1, "limit": 2, "hasMore": True},
             ),
         )

@@ -12,14 +12,14 @@ import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, PROJECT, failure, ok
+from .conftest import API_KEY, PROJECT, USER, failure, ok
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 
 def craft_api(request: SeenRequest) -> Reply:
     """A small stand-in for the API: enough routes for these tests."""
     if request.path == "/v1/me":
-        return Reply(200, json=ok({"id": "user_1", "email": "ada@example.com", "name": "Ada"}))
+        return Reply(200, json=ok(USER))
     if request.method == "POST" and request.path == "/v1/projects":
         return Reply(201, json=ok({**PROJECT, "name": request.json()["name"]}))
     if request.path == "/v1/projects/proj_abc123":
@@ -57,7 +57,7 @@ async def test_async_client_against_a_real_server() -> None:
 
 @pytest.mark.anyio
 async def test_async_client_retries_over_a_real_connection() -> None:
-    answers = iter([Reply(503, body=b"busy"), Reply(200, json=ok({"id": "user_1"}))])
+    answers = iter([Reply(503, body=b"busy"), Reply(200, json=ok(USER))])
     clock = FakeClock()
     with LoopbackServer(lambda request: next(answers)) as server:
         async with AsyncCraftClient(api_key=API_KEY, base_url=server.url, clock=clock) as client:
@@ -95,7 +95,12 @@ def test_nothing_listening_is_a_connection_error_that_was_never_sent() -> None:
 
 def deployments_and_oauth(request: SeenRequest) -> Reply:
     """Enough of the API for deployments and OAuth over a socket."""
-    deployment = {"id": "dep_1", "projectId": "proj_1", "status": "queued"}
+    deployment = {
+        "id": "dep_1",
+        "projectId": "proj_1",
+        "status": "queued",
+        "createdAt": "2024-01-15T12:30:00Z",
+    }
     routes = {
         ("POST", "/v1/projects/proj_1/deployments"): {**deployment, "environment": "preview"},
         ("GET", "/v1/projects/proj_1/deployments/dep_1"): {**deployment, "status": "building"},

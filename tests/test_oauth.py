@@ -19,7 +19,7 @@ from craft_sdk import AsyncCraftClient, CraftClient, Token
 from craft_sdk.oauth import AUTHORIZE_URL, AuthorizationURL, authorization_url
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, PROJECT, Runner, failure, ok, run_on
+from .conftest import API_KEY, PROJECT, USER, Runner, failure, ok, run_on
 
 CLIENT_ID = "app_client_123"
 CLIENT_SECRET = "app_secret_s3cr3t"
@@ -463,7 +463,7 @@ NOT_OAUTH: list[Callable[[Any], Any]] = [lambda c: c.me(), lambda c: c.projects.
 def test_a_for_oauth_client_refuses_other_calls_without_sending(
     api: respx.MockRouter, flavour: str, operation: Callable[[Any], Any]
 ) -> None:
-    api.get("/me").respond(200, json=ok({"id": "user_1"}))
+    api.get("/me").respond(200, json=ok(USER))
     api.get("/projects/proj_abc123").respond(200, json=ok(PROJECT))
     clock = FakeClock()
     with pytest.raises(craft_sdk.CraftError, match="for_oauth") as caught:
@@ -480,7 +480,7 @@ def test_an_access_token_is_sent_as_a_bearer_key(api: respx.MockRouter, flavour:
 
     def me(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers.get("authorization"))
-        return httpx.Response(200, json=ok({"id": "user_1", "email": "ada@example.com"}))
+        return httpx.Response(200, json=ok(USER))
 
     api.get("/me").mock(side_effect=me)
     token = run_on(flavour, exchange, for_oauth=True)
@@ -504,7 +504,7 @@ def test_a_key_function_is_called_for_each_request(api: respx.MockRouter, flavou
 
     def me(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers.get("authorization"))
-        return httpx.Response(200, json=ok({"id": "user_1"}))
+        return httpx.Response(200, json=ok(USER))
 
     api.get("/me").mock(side_effect=me)
 
@@ -532,7 +532,7 @@ def test_a_key_function_is_called_again_for_a_retry(api: respx.MockRouter, flavo
     answers = iter(
         [
             httpx.Response(503, json=failure("UNAVAILABLE")),
-            httpx.Response(200, json=ok({"id": "user_1"})),
+            httpx.Response(200, json=ok(USER)),
         ]
     )
 
@@ -553,7 +553,7 @@ def test_a_key_function_is_called_again_for_a_retry(api: respx.MockRouter, flavo
 def test_a_key_function_returning_junk_raises_without_showing_it(
     api: respx.MockRouter, flavour: str, returned: Any
 ) -> None:
-    route = api.get("/me").respond(200, json=ok({"id": "user_1"}))
+    route = api.get("/me").respond(200, json=ok(USER))
     with pytest.raises(craft_sdk.CraftError) as caught:
         run_on(flavour, lambda c: c.me(), api_key=lambda: returned)
     error = caught.value

@@ -18,7 +18,7 @@ from craft_sdk._call import Call
 from craft_sdk._pagination import PageData, next_call, page_of
 from craft_sdk.models import Pagination
 
-from .conftest import API_KEY, Runner, calls_of, drain, ok
+from .conftest import API_KEY, PROJECT, Runner, calls_of, drain, ok
 
 
 def listing(total: int, *, per_page: int = 2, has_more: bool | None = None) -> Any:
@@ -28,7 +28,7 @@ def listing(total: int, *, per_page: int = 2, has_more: bool | None = None) -> A
     def serve(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("page", "1"))
         start = (page - 1) * per_page
-        items = [{"id": f"proj_{n}"} for n in range(start, min(start + per_page, total))]
+        items = [{**PROJECT, "id": f"proj_{n}"} for n in range(start, min(start + per_page, total))]
         more = page < pages if has_more is None else has_more
         pagination = {
             "page": page,
@@ -124,7 +124,10 @@ def test_pages_already_left_behind_are_freed(api: respx.MockRouter, client: Craf
 def test_a_server_ignoring_the_page_number_is_stopped(api: respx.MockRouter, run: Runner) -> None:
     route = api.get("/projects").respond(
         200,
-        json=ok([{"id": "a"}, {"id": "b"}], pagination={"page": 1, "limit": 2, "hasMore": True}),
+        json=ok(
+            [{**PROJECT, "id": "a"}, {**PROJECT, "id": "b"}],
+            pagination={"page": 1, "limit": 2, "hasMore": True},
+        ),
     )
     with pytest.raises(craft_sdk.CraftError, match="asked for page 2, the API answered page 1"):
         run(lambda c: drain(c.projects.list()))
@@ -136,7 +139,7 @@ def test_a_server_serving_the_same_items_again_is_stopped(
 ) -> None:
     def same_items(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        items = [{"id": "a"}, {"id": "b"}]
+        items = [{**PROJECT, "id": "a"}, {**PROJECT, "id": "b"}]
         return httpx.Response(200, json=ok(items, pagination={"page": page, "hasMore": True}))
 
     route = api.get("/projects").mock(side_effect=same_items)
@@ -155,7 +158,7 @@ def test_has_more_past_total_pages_is_stopped(api: respx.MockRouter, run: Runner
 def test_has_more_past_the_total_is_stopped(api: respx.MockRouter, run: Runner) -> None:
     def endless(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        items = [{"id": f"p{page}-{n}"} for n in range(2)]
+        items = [{**PROJECT, "id": f"p{page}-{n}"} for n in range(2)]
         pagination = {"page": page, "limit": 2, "total": 5, "hasMore": True}
         return httpx.Response(200, json=ok(items, pagination=pagination))
 
@@ -168,7 +171,7 @@ def test_has_more_past_the_total_is_stopped(api: respx.MockRouter, run: Runner) 
 def test_has_more_forever_with_empty_pages_ends_cleanly(api: respx.MockRouter, run: Runner) -> None:
     def endless(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        items = [{"id": f"p{page}"}] if page <= 2 else []
+        items = [{**PROJECT, "id": f"p{page}"}] if page <= 2 else []
         return httpx.Response(200, json=ok(items, pagination={"page": page, "hasMore": True}))
 
     route = api.get("/projects").mock(side_effect=endless)
@@ -214,7 +217,7 @@ CALL: Call[PageData[Project]] = Call(
 
 def page(ids: list[str], **pagination: Any) -> PageData[Project]:
     return PageData(
-        items=[Project(id=i) for i in ids],
+        items=[Project.model_validate({**PROJECT, "id": i}) for i in ids],
         pagination=Pagination(**pagination) if pagination else None,
     )
 

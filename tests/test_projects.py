@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,9 +13,9 @@ import pytest
 import respx
 
 import craft_sdk
-from craft_sdk import DeletedProject, Project, User
+from craft_sdk import DeletedProject, PartialProject, Project, User
 
-from .conftest import PROJECT, Runner, failure, ok
+from .conftest import PROJECT, USER, Runner, drain, failure, ok
 
 
 def sent_json(route: respx.Route) -> Any:
@@ -51,7 +52,7 @@ def test_create_sends_camel_case_body_and_reads_201(api: respx.MockRouter, run: 
 
 
 def test_create_leaves_out_what_was_not_given(api: respx.MockRouter, run: Runner) -> None:
-    route = api.post("/projects").respond(201, json=ok({"id": "proj_1", "name": "Solo"}))
+    route = api.post("/projects").respond(201, json=ok({**PROJECT, "name": "Solo"}))
     run(lambda c: c.projects.create(name="Solo"))
     assert sent_json(route) == {"name": "Solo"}
 
@@ -76,7 +77,7 @@ def test_create_refuses_bad_input_before_sending(
 
 
 def test_create_accepts_the_documented_limits(api: respx.MockRouter, run: Runner) -> None:
-    route = api.post("/projects").respond(201, json=ok({"id": "proj_1"}))
+    route = api.post("/projects").respond(201, json=ok(PROJECT))
     run(lambda c: c.projects.create(name="x" * 100, description="d" * 500))
     assert route.call_count == 1
 
@@ -95,15 +96,44 @@ def test_get_reads_settings_and_stats(api: respx.MockRouter, run: Runner) -> Non
 
 def test_update_sends_only_the_given_fields(api: respx.MockRouter, run: Runner) -> None:
     route = api.patch("/projects/proj_1").respond(200, json=ok({"id": "proj_1", "name": "New"}))
-    project = run(lambda c: c.projects.update("proj_1", name="New"))
+    answer = run(lambda c: c.projects.update("proj_1", name="New"))
     assert sent_json(route) == {"name": "New"}
-    # The PATCH answer is partial: what it leaves out is None, not an error.
-    assert (project.id, project.name, project.status, project.settings) == (
-        "proj_1",
-        "New",
-        None,
-        None,
+    # The PATCH answer is partial, and its type says so: what it leaves out is None, not an error.
+    assert isinstance(answer, PartialProject)
+    assert not isinstance(answer, Project)
+    assert (answer.id, answer.name, answer.status, answer.settings) == ("proj_1", "New", None, None)
+    assert answer.fields_returned == {"id", "name"}
+
+
+def test_an_update_answer_brings_a_held_project_up_to_date(
+    api: respx.MockRouter, run: Runner
+) -> None:
+    # The documented example answers id, name, description, status and updatedAt; this one
+    # clears the description and leaves the template out.
+    held = Project.model_validate(PROJECT)
+    api.patch("/projects/proj_abc123").respond(
+        200,
+        json=ok(
+            {
+                "id": "proj_abc123",
+                "name": "Renamed",
+                "description": None,
+                "updatedAt": "2024-02-01T00:00:00Z",
+            }
+        ),
     )
+    answer = run(lambda c: c.projects.update("proj_abc123", name="Renamed", description=None))
+    assert (answer.description, answer.template) == (None, None)  # cleared, and left out
+    assert answer.fields_returned == {"id", "name", "description", "updated_at"}
+    updated = answer.applied_to(held)
+    assert (updated.name, updated.description, updated.template) == (
+        "Renamed",
+        None,
+        "landing-page",
+    )
+    assert updated.updated_at == datetime(2024, 2, 1, tzinfo=timezone.utc)
+    assert updated.settings == held.settings
+    assert held.name == "My Landing Page"  # the project held is not changed
 
 
 def test_update_with_description_none_clears_it(api: respx.MockRouter, run: Runner) -> None:
@@ -139,9 +169,10 @@ def test_archive_and_unarchive_patch_the_status(
     api: respx.MockRouter, run: Runner, method: str, status: str
 ) -> None:
     route = api.patch("/projects/proj_1").respond(200, json=ok({"id": "proj_1", "status": status}))
-    project = run(lambda c: getattr(c.projects, method)("proj_1"))
+    answer = run(lambda c: getattr(c.projects, method)("proj_1"))
     assert sent_json(route) == {"status": status}
-    assert project.status == status
+    assert isinstance(answer, PartialProject)
+    assert answer.status == status
 
 
 def test_delete(api: respx.MockRouter, run: Runner) -> None:
@@ -154,7 +185,7 @@ def test_delete(api: respx.MockRouter, run: Runner) -> None:
 
 def test_ids_are_encoded_as_one_segment(api: respx.MockRouter, run: Runner) -> None:
     route = api.get("/projects/a%2F..%2F..%2Fadmin%3Fx%3D1%23f").respond(
-        200, json=ok({"id": "odd"})
+        200, json=ok({**PROJECT, "id": "odd"})
     )
     run(lambda c: c.projects.get("a/../../admin?x=1#f"))
     url = route.calls.last.request.url
@@ -173,13 +204,57 @@ def test_empty_and_dot_ids_are_refused_before_sending(
 
 
 def test_unknown_fields_and_enum_values_are_kept(api: respx.MockRouter, run: Runner) -> None:
-    api.get("/projects/proj_1").respond(
-        200, json=ok({"id": "proj_1", "status": "frozen", "ownerTeam": {"id": "team_1"}})
-    )
+    answer = {**PROJECT, "status": "paused", "ownerTeam": {"id": "team_1"}}
+    api.get("/projects/proj_1").respond(200, json=ok(answer))
     project = run(lambda c: c.projects.get("proj_1"))
-    assert project.status == "frozen"
+    assert project.status == "paused"
     assert project.model_extra == {"ownerTeam": {"id": "team_1"}}
-    assert project.to_dict() == {"id": "proj_1", "status": "frozen", "ownerTeam": {"id": "team_1"}}
+    assert project.to_dict() == answer
+
+
+def test_description_and_template_may_be_null_or_absent(api: respx.MockRouter, run: Runner) -> None:
+    answer = {**PROJECT, "description": None}
+    del answer["template"]
+    api.get("/projects/proj_1").respond(200, json=ok(answer))
+    project = run(lambda c: c.projects.get("proj_1"))
+    assert (project.description, project.template) == (None, None)
+
+
+ALWAYS_PRESENT = ["id", "name", "status", "previewUrl", "createdAt", "updatedAt"]
+"""What every created, listed or fetched project in the reference shows."""
+ANSWERS_WITH_PROJECTS: dict[str, tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "create": ("POST", "/projects", ok, lambda c: c.projects.create(name="x")),
+    "get": ("GET", "/projects/proj_1", ok, lambda c: c.projects.get("proj_1")),
+    "list": (
+        "GET",
+        "/projects",
+        lambda item: ok([item], pagination={"page": 1, "hasMore": False}),
+        lambda c: drain(c.projects.list()),
+    ),
+}
+
+
+@pytest.mark.parametrize("field", ALWAYS_PRESENT)
+@pytest.mark.parametrize("operation", list(ANSWERS_WITH_PROJECTS))
+def test_a_project_missing_a_field_the_reference_always_shows_is_a_validation_error(
+    api: respx.MockRouter, run: Runner, operation: str, field: str
+) -> None:
+    method, path, envelope, call = ANSWERS_WITH_PROJECTS[operation]
+    answer = {key: value for key, value in PROJECT.items() if key != field}
+    api.request(method, path).respond(200, json=envelope(answer))
+    with pytest.raises(craft_sdk.APIResponseValidationError) as caught:
+        run(call)
+    assert f"{field}: Field required" in caught.value.message
+
+
+@pytest.mark.parametrize("field", ["email", "name"])
+def test_a_user_missing_a_field_is_a_validation_error(
+    api: respx.MockRouter, run: Runner, field: str
+) -> None:
+    user = {key: value for key, value in USER.items() if key != field}
+    api.get("/me").respond(200, json=ok(user))
+    with pytest.raises(craft_sdk.APIResponseValidationError, match=f"{field}: Field required"):
+        run(lambda c: c.me())
 
 
 ERRORS_BY_STATUS = [

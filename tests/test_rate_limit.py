@@ -31,7 +31,7 @@ from .conftest import API_KEY, Runner, failure, ok
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 T = 1_700_000_000.0  # the FakeClock's start, on an exact second
-USER = {"id": "user_1"}
+USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 
 
 def http_date(epoch: float) -> str:

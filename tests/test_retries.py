@@ -27,11 +27,11 @@ import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, Runner, calls_of, each_request, failure, ok
+from .conftest import API_KEY, PROJECT, Runner, calls_of, each_request, failure, ok
 
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 # Enough for every answer below: a Project, a DeletedProject and a bare envelope all accept it.
-RESOURCE = {"id": "p", "name": "x", "deleted": True}
+RESOURCE = {**PROJECT, "id": "p", "name": "x", "deleted": True}
 
 # The server's clock, as its `Date` header says; far from the FakeClock's (1_700_000_000), so a
 # wait read against the client's clock instead would come out wrong.

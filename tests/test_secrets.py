@@ -22,7 +22,7 @@ from craft_sdk import CraftClient
 from craft_sdk._logging import RedactingFilter
 from craft_sdk._transport import ApiKeyAuth
 
-from .conftest import API_KEY, Runner, each_request, failure, ok
+from .conftest import API_KEY, USER, Runner, each_request, failure, ok
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 
@@ -157,7 +157,7 @@ def test_the_sent_request_object_is_redacted_after_sending(
         return handle_request(transport, request)
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", recording)
-    api.get("/me").respond(200, json=ok({"id": "user_1"}))
+    api.get("/me").respond(200, json=ok(USER))
     with (
         httpx.Client() as http,
         CraftClient(api_key=API_KEY, http_client=http if callers_http else None) as client,
@@ -170,9 +170,7 @@ def test_the_sent_request_object_is_redacted_after_sending(
 def test_log_records_never_hold_the_key(
     api: respx.MockRouter, run: Runner, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api.get("/me").mock(
-        side_effect=[httpx.Response(503), httpx.Response(200, json=ok({"id": "user_1"}))]
-    )
+    api.get("/me").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=ok(USER))])
     with caplog.at_level(logging.DEBUG, logger="craft_sdk"):
         run(lambda c: c.me())
     messages = [record.getMessage() for record in caplog.records]
@@ -198,7 +196,7 @@ def test_the_filter_redacts_a_bearer_token_however_it_arrives() -> None:
 def test_craft_log_prints_one_line_per_request_without_the_key() -> None:
     # A real process with CRAFT_LOG=debug against a loopback server: the path a user takes.
     def handler(request: SeenRequest) -> Reply:
-        return Reply(200, json=ok({"id": "user_1"}), headers={"X-Request-Id": "req_7"})
+        return Reply(200, json=ok(USER), headers={"X-Request-Id": "req_7"})
 
     script = textwrap.dedent(
         """

@@ -7,6 +7,7 @@ import ast
 import hashlib
 import hmac
 import json
+import pickle
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -783,6 +784,60 @@ def test_a_signed_body_that_is_not_an_event_is_a_payload_error(body: bytes) -> N
     assert MARKER not in text
     if body:
         assert body.decode("utf-8", "replace")[:200] not in text
+
+
+def test_a_body_that_does_not_fit_its_event_says_where_and_what() -> None:
+    body = delivery("project.updated", {"projectId": "proj_123", "changes": {"name": MARKER}})
+    with pytest.raises(WebhookPayloadError) as caught:
+        construct_event(body, sign_webhook(body, SECRET), SECRET)
+    error = caught.value
+    assert str(error) == (
+        "The webhook body does not fit a project.updated event: "
+        "data.changes: Input should be a valid list"
+    )
+    assert error.errors == [("data.changes", "Input should be a valid list")]
+    assert error.__suppress_context__  # what matters is in the message, not a hidden context
+    assert MARKER not in message_texts(error) + repr(error.errors)
+
+
+def test_a_payload_error_names_the_first_three_problems_and_keeps_them_all() -> None:
+    data = {"projectId": 1, "deploymentId": 2, "status": 3, "url": 4, "error": 5}
+    body = delivery("build.failed", data)
+    with pytest.raises(WebhookPayloadError) as caught:
+        construct_event(body, sign_webhook(body, SECRET), SECRET)
+    fields = ["projectId", "deploymentId", "status", "url", "error"]
+    assert caught.value.errors == [
+        (f"data.{field}", "Input should be a valid string") for field in fields
+    ]
+    assert str(caught.value) == (
+        "The webhook body does not fit a build.failed event: "
+        "data.projectId: Input should be a valid string; "
+        "data.deploymentId: Input should be a valid string; "
+        "data.status: Input should be a valid string (and 2 more)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json", "The webhook body is not JSON."),
+        (b'{"data": {}}', 'The webhook body is not an object with an "event" name.'),
+    ],
+)
+def test_a_body_that_is_not_an_event_has_no_errors_to_list(body: bytes, message: str) -> None:
+    with pytest.raises(WebhookPayloadError) as caught:
+        construct_event(body, sign_webhook(body, SECRET), SECRET)
+    assert (str(caught.value), caught.value.errors) == (message, [])
+
+
+def test_a_payload_error_pickles_with_its_errors() -> None:
+    body = delivery("project.updated", {"changes": "name"})
+    with pytest.raises(WebhookPayloadError) as caught:
+        construct_event(body, sign_webhook(body, SECRET), SECRET)
+    restored = pickle.loads(pickle.dumps(caught.value))
+    assert type(restored) is WebhookPayloadError
+    assert (str(restored), restored.errors) == (str(caught.value), caught.value.errors)
+    assert restored.errors == [("data.changes", "Input should be a valid list")]
 
 
 def test_verification_happens_before_parsing() -> None:

@@ -18,7 +18,14 @@ from .events import (
 from .files import DeletedFile, DownloadedFile, FileEntry, FileType
 from .oauth import Token
 from .pagination import Pagination
-from .projects import DeletedProject, Project, ProjectSettings, ProjectStats, ProjectStatus
+from .projects import (
+    DeletedProject,
+    PartialProject,
+    Project,
+    ProjectSettings,
+    ProjectStats,
+    ProjectStatus,
+)
 from .users import User
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "FileEntry",
     "FileType",
     "Pagination",
+    "PartialProject",
     "Project",
     "ProjectCreatedEvent",
     "ProjectDeletedEvent",

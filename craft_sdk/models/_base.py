@@ -38,9 +38,21 @@ Timestamp = Annotated[datetime, GetPydanticSchema(_timestamp_schema)]
 """A `datetime` that is always timezone-aware."""
 
 OpenLiteral = GetPydanticSchema(lambda _type, _handler: core_schema.str_schema())
-"""Marks a `Literal[...] | str` field, which accepts any string, to be validated as the `str` it
-is: pydantic would otherwise try the literal and the string in turn, about 4 % of validating a
-page. Type checkers still see the literal values."""
+"""Marks a `Literal[...]` field (`Annotated[ProjectStatus, OpenLiteral]`) as open: type checkers
+see the values the SDK knows, so a typo such as `status == "archved"` is flagged, while at run
+time any string is kept, so that a value a newer API sends is not a validation error. The field
+is validated as a plain `str`, which is also faster than trying each literal in turn."""
+
+
+def _never_null(_type: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    schema = handler(_type)
+    return schema["schema"] if schema["type"] == "nullable" else schema
+
+
+NotNull = GetPydanticSchema(_never_null)
+"""Marks an `X | None = None` field whose None only ever means "absent from the answer": an
+explicit JSON `null` is refused, as the full object refuses it. For partial answers, whose
+fields may be missing but are never null when present."""
 
 
 class CraftModel(BaseModel):

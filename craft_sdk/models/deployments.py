@@ -25,16 +25,18 @@ class Deployment(CraftModel):
     """The deployment id, such as "dep_abc123"."""
     project_id: str | None = None
     """The id of the project deployed (`projectId` on the wire)."""
-    status: Annotated[DeploymentStatus | str, OpenLiteral] | None = None
+    status: Annotated[DeploymentStatus, OpenLiteral]
     """"queued", "building", "completed", "failed" or "canceled"; the last three are final. A
-    status the SDK does not know yet is kept as a plain string (and is not final)."""
-    environment: Annotated[DeploymentEnvironment | str, OpenLiteral] | None = None
-    """"preview" or "production"; a value the SDK does not know yet is kept as a plain string."""
+    status the SDK does not know yet (from a newer API) is kept as the string sent, and is not
+    final, though type checkers only know these five."""
+    environment: Annotated[DeploymentEnvironment, OpenLiteral] | None = None
+    """"preview" or "production" (a value the SDK does not know yet is kept as the string
+    sent); None when the answer does not say."""
     url: str | None = None
     """Where the deployment is served, once completed."""
     error: str | None = None
     """Why it failed, when it failed."""
-    created_at: Timestamp | None = None
+    created_at: Timestamp
     """When the deployment was started (`createdAt` on the wire)."""
     updated_at: Timestamp | None = None
     """When the deployment last changed (`updatedAt` on the wire)."""

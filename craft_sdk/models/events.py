@@ -7,12 +7,13 @@ The reference documents the event names and the body `{"event", "timestamp", "da
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import Field
 
 from .._types import public
-from ._base import CraftModel, Timestamp
+from ._base import CraftModel, OpenLiteral, Timestamp
+from .deployments import DeploymentStatus
 
 
 class ProjectEventData(CraftModel):
@@ -35,8 +36,9 @@ class BuildEventData(ProjectEventData):
 
     deployment_id: str | None = None
     """The id of the deployment being built (`deploymentId` on the wire)."""
-    status: str | None = None
-    """The deployment's status, such as "building", "completed" or "failed"."""
+    status: Annotated[DeploymentStatus, OpenLiteral] | None = None
+    """The deployment's status, such as "building", "completed" or "failed" (one the SDK does
+    not know yet is kept as the string sent)."""
     url: str | None = None
     """Where the build is served (build.completed)."""
     error: str | None = None
@@ -151,4 +153,6 @@ WebhookEvent: TypeAlias = (
     | BuildFailedEvent
     | UnknownWebhookEvent
 )
-"""Any event `construct_event` returns; narrow it on `event.event` (or with isinstance)."""
+"""Any event `construct_event` returns; narrow it with `isinstance(event, BuildFailedEvent)` or
+`match event: case BuildFailedEvent(): ...`. (`event.event == "build.failed"` does not narrow it:
+`UnknownWebhookEvent.event` is any str, so the comparison cannot rule that class out.)"""

@@ -15,8 +15,9 @@ class FileEntry(CraftModel):
 
     path: str
     """The path within the project, with `/` separators, such as "src/app/page.tsx"."""
-    type: Annotated[FileType | str, OpenLiteral] | None = None
-    """"file" or "directory"; a value the SDK does not know yet is kept as a plain string."""
+    type: Annotated[FileType, OpenLiteral]
+    """"file" or "directory". A type the SDK does not know yet (from a newer API) is kept as the
+    string sent, though type checkers only know the two."""
     size: int | None = None
     """Size in bytes (files only)."""
     updated_at: Timestamp | None = None

@@ -10,7 +10,7 @@ class User(CraftModel):
 
     id: str
     """The user id, such as "user_abc123"."""
-    email: str | None = None
+    email: str
     """The user's email address."""
-    name: str | None = None
+    name: str
     """The user's display name."""

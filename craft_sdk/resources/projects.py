@@ -13,7 +13,7 @@ from .._checks import check_choice, check_int, check_text
 from .._envelope import data
 from .._pagination import AsyncPaginator, PageData, SyncPage, page_of
 from .._types import NOT_GIVEN, NotGiven
-from ..models import DeletedProject, Project, ProjectStatus
+from ..models import DeletedProject, PartialProject, Project, ProjectStatus
 from ._base import AsyncResource, SyncResource
 
 # Limits from the Projects API reference.
@@ -69,7 +69,7 @@ def _update(
     name: str | NotGiven = NOT_GIVEN,
     description: str | NotGiven | None = NOT_GIVEN,
     status: ProjectStatus | NotGiven = NOT_GIVEN,
-) -> Call[Project]:
+) -> Call[PartialProject]:
     body: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
         body["name"] = _check_name(name)
@@ -80,7 +80,8 @@ def _update(
         body["status"] = _check_status(status)
     if not body:
         raise ValueError("projects.update needs at least one of name, description or status")
-    return Call("PATCH", api_path("projects", project_id), parse=_project, json=body)
+    # The answer may carry only some fields (Projects API reference): a PartialProject says so.
+    return Call("PATCH", api_path("projects", project_id), parse=data(PartialProject), json=body)
 
 
 def _delete(project_id: str) -> Call[DeletedProject]:
@@ -176,7 +177,7 @@ class Projects(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven | None = NOT_GIVEN,
         status: ProjectStatus | NotGiven = NOT_GIVEN,
-    ) -> Project:
+    ) -> PartialProject:
         """Change a project's name, description or status; fields not given stay as they are.
 
         Args:
@@ -186,7 +187,8 @@ class Projects(SyncResource):
             status: "active" or "archived".
 
         Returns:
-            The project; the answer may hold only the changed fields.
+            The answer, which may carry only some of the project's fields: a `PartialProject`
+            whose `applied_to(project)` updates a `Project` you hold.
 
         Raises:
             ValueError: None of `name`, `description` and `status` is given, or one is refused,
@@ -195,14 +197,14 @@ class Projects(SyncResource):
         """
         return self._send(_update(project_id, name=name, description=description, status=status))
 
-    def archive(self, project_id: str) -> Project:
+    def archive(self, project_id: str) -> PartialProject:
         """Archive a project (the same as `update(project_id, status="archived")`).
 
         Args:
             project_id: The project to archive.
 
         Returns:
-            The project, as `update` returns it.
+            The answer, possibly partial, as `update` returns it.
 
         Raises:
             NotFoundError: No such project.
@@ -211,14 +213,14 @@ class Projects(SyncResource):
         """
         return self._send(_update(project_id, status="archived"))
 
-    def unarchive(self, project_id: str) -> Project:
+    def unarchive(self, project_id: str) -> PartialProject:
         """Make an archived project active again (`update(project_id, status="active")`).
 
         Args:
             project_id: The project to make active.
 
         Returns:
-            The project, as `update` returns it.
+            The answer, possibly partial, as `update` returns it.
 
         Raises:
             NotFoundError: No such project.
@@ -334,7 +336,7 @@ class AsyncProjects(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven | None = NOT_GIVEN,
         status: ProjectStatus | NotGiven = NOT_GIVEN,
-    ) -> Project:
+    ) -> PartialProject:
         """Change a project's name, description or status; fields not given stay as they are.
 
         Args:
@@ -344,7 +346,8 @@ class AsyncProjects(AsyncResource):
             status: "active" or "archived".
 
         Returns:
-            The project; the answer may hold only the changed fields.
+            The answer, which may carry only some of the project's fields: a `PartialProject`
+            whose `applied_to(project)` updates a `Project` you hold.
 
         Raises:
             ValueError: None of `name`, `description` and `status` is given, or one is refused,
@@ -355,14 +358,14 @@ class AsyncProjects(AsyncResource):
             _update(project_id, name=name, description=description, status=status)
         )
 
-    async def archive(self, project_id: str) -> Project:
+    async def archive(self, project_id: str) -> PartialProject:
         """Archive a project (the same as `update(project_id, status="archived")`).
 
         Args:
             project_id: The project to archive.
 
         Returns:
-            The project, as `update` returns it.
+            The answer, possibly partial, as `update` returns it.
 
         Raises:
             NotFoundError: No such project.
@@ -371,14 +374,14 @@ class AsyncProjects(AsyncResource):
         """
         return await self._send(_update(project_id, status="archived"))
 
-    async def unarchive(self, project_id: str) -> Project:
+    async def unarchive(self, project_id: str) -> PartialProject:
         """Make an archived project active again (`update(project_id, status="active")`).
 
         Args:
             project_id: The project to make active.
 
         Returns:
-            The project, as `update` returns it.
+            The answer, possibly partial, as `update` returns it.
 
         Raises:
             NotFoundError: No such project.

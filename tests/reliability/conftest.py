@@ -37,7 +37,14 @@ KEY = "sk_live_RELIABILITY_canary_4e9d2c7b10af"
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 USER_BODY = json.dumps(ok(USER)).encode()
 """`ok(USER)` as the bytes a server sends."""
-PROJECT = {"id": "proj_1", "name": "Site", "status": "active"}
+PROJECT = {
+    "id": "proj_1",
+    "name": "Site",
+    "status": "active",
+    "previewUrl": "https://preview.craft.fast/proj_1",
+    "createdAt": "2024-01-15T12:30:00Z",
+    "updatedAt": "2024-01-15T12:30:00Z",
+}
 
 E = TypeVar("E", bound=BaseException)
 

@@ -22,7 +22,7 @@ import respx
 
 import craft_sdk
 
-from .conftest import PROJECT, USER, Runner, failure, ok, raises
+from .conftest import PROJECT, USER, USER_BODY, Runner, failure, ok, raises
 from .faulty_server import Behaviour, Chunked, FaultyServer, HeadThenHold, Json, Raw, head
 
 MiB = 1024 * 1024
@@ -176,10 +176,10 @@ def test_a_message_with_line_breaks_stays_on_one_log_line(
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
-        (b'{"success": true, "data": {"id": "user_1"}}', "text/plain"),
-        (b'{"success": true, "data": {"id": "user_1"}}', ""),
-        (b'\xef\xbb\xbf{"success": true, "data": {"id": "user_1"}}', "application/json"),
-        (b'  \r\n{"success": true, "data": {"id": "user_1"}}\n\n', "application/json"),
+        (USER_BODY, "text/plain"),
+        (USER_BODY, ""),
+        (b"\xef\xbb\xbf" + USER_BODY, "application/json"),
+        (b"  \r\n" + USER_BODY + b"\n\n", "application/json"),
     ],
     ids=["text-plain", "no-content-type", "utf8-bom", "surrounding-whitespace"],
 )
@@ -203,7 +203,7 @@ def test_nothing_the_api_adds_is_dropped(api: respx.MockRouter, run: Runner) -> 
 
 def envelope_of_size(size: int) -> bytes:
     """A valid user envelope of exactly `size` bytes (padded with JSON whitespace)."""
-    body = b'{"success": true, "data": {"id": "user_1", "name": "Ada"}}'
+    body = USER_BODY
     assert len(body) <= size
     return body + b" " * (size - len(body))
 

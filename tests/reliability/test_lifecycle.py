@@ -416,7 +416,7 @@ from craft_sdk import CraftClient
 from tests.reliability.faulty_server import FaultyServer, Json
 
 limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-answer = Json(200, {"success": True, "data": {"id": "user_1"}})
+answer = Json(200, {"success": True, "data": {"id": "user_1", "email": "a@b.c", "name": "Ada"}})
 errors, calls = [], 0
 with (
     FaultyServer(default=answer) as server,

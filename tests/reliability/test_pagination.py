@@ -16,13 +16,13 @@ import respx
 
 import craft_sdk
 
-from .conftest import Runner, calls_of, ok, raises
+from .conftest import PROJECT, Runner, calls_of, ok, raises
 
 Pages = Callable[[int], httpx.Response]
 
 
 def page(ids: list[str], number: int, **pagination: Any) -> httpx.Response:
-    items = [{"id": i, "name": i} for i in ids]
+    items = [{**PROJECT, "id": i, "name": i} for i in ids]
     block = {"page": number, "limit": 2, **pagination}
     return httpx.Response(200, json=ok(items, pagination=block))
 
@@ -159,7 +159,10 @@ def test_max_items_stops_before_fetching_pages_nobody_reads(
 
 
 def test_a_list_without_pagination_is_one_page(api: respx.MockRouter, run: Runner) -> None:
-    route, asked = serve(api, lambda n: httpx.Response(200, json=ok([{"id": "a"}, {"id": "b"}])))
+    route, asked = serve(
+        api,
+        lambda n: httpx.Response(200, json=ok([{**PROJECT, "id": "a"}, {**PROJECT, "id": "b"}])),
+    )
     assert collect(run, []) == ["a", "b"]
     assert asked == [1]
     assert route.call_count == 1

@@ -34,7 +34,7 @@ OPERATIONS: dict[str, tuple[str, str, Callable[[Any], Any], int]] = {
     "POST": ("POST", "/projects", lambda c: c.projects.create(name="Site"), 201),
     "PATCH": ("PATCH", "/projects/proj_1", lambda c: c.projects.update("proj_1", name="N"), 200),
 }
-DATA = {"id": "proj_1", "name": "Site", "path": "a.txt", "type": "file", "deleted": True}
+DATA = {**PROJECT, "path": "a.txt", "type": "file", "deleted": True}
 
 
 def route(api: respx.MockRouter, name: str, side_effect: Any) -> respx.Route:

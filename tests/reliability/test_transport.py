@@ -282,7 +282,7 @@ def test_a_gateway_502_page_is_not_retried_for_a_post(run: Runner) -> None:
 
 
 def test_a_stale_keep_alive_connection_does_not_fail_or_duplicate_a_post(run: Runner) -> None:
-    payload = b'{"success": true, "data": {"id": "user_1"}}'
+    payload = USER_BODY
     # The first answer does not say "Connection: close", but the server closes right after it.
     first = Raw(head(200, {"Content-Length": str(len(payload))}) + payload)
 
