@@ -13,7 +13,7 @@ import respx
 import craft_sdk
 from craft_sdk.testing import FakeClock
 
-from .conftest import Runner, each_request, failure, ok, run_on
+from .conftest import PROJECT, Runner, each_request, failure, ok, run_on
 
 USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 ME = "GET https://api.craft.fast:443/v1/me"
@@ -102,14 +102,14 @@ def test_a_deadline_spent_before_sending_names_the_request(
         side_effect=[
             httpx.Response(
                 200,
-                json=ok({"id": "p"}),
+                json=ok({**PROJECT, "id": "p"}),
                 headers={
                     "X-RateLimit-Limit": "60",
                     "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": str(int(clock.time()) + 5),
                 },
             ),
-            httpx.Response(200, json=ok({"id": "p"})),
+            httpx.Response(200, json=ok({**PROJECT, "id": "p"})),
         ]
     )
 
