@@ -31,13 +31,18 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
-from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
-from schemathesis.core.result import Err, Ok
 
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock
+
+from .conftest import skip_module_before_python_311
+
+skip_module_before_python_311("schemathesis")
+
+import schemathesis  # noqa: E402
+from schemathesis import APIOperation, BaseSchema, Case, GenerationMode  # noqa: E402
+from schemathesis.core.result import Err, Ok  # noqa: E402
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 MAX_EXAMPLES = 20  # per operation, per mode

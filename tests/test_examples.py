@@ -20,6 +20,8 @@ import pytest
 
 from craft_sdk.testing import CraftEmulator
 
+from .conftest import needs_python_311
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RECEIVERS = {"webhooks_fastapi.py", "webhooks_flask.py", "webhooks_django.py"}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in RECEIVERS)
@@ -130,6 +132,7 @@ def load(name: str) -> ModuleType:
     return module
 
 
+@needs_python_311("FastAPI")
 @pytest.mark.anyio
 async def test_fastapi_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRAFT_WEBHOOK_SECRET", SECRET)
