@@ -136,8 +136,8 @@ class Download:
         self._on_progress = on_progress
         self._path: Path | None = None
         self._file: BinaryIO | None = None
-        self._part: BinaryIO | None = None
-        self._part_name: str | None = None
+        # The temporary file a path's body goes to, open, and its name.
+        self._part: tuple[BinaryIO, str] | None = None
         self._start = 0
         self._written = 0
         self._used = False
@@ -200,27 +200,25 @@ class Download:
 
     def commit(self) -> None:
         """The body is complete: put it in place (on failure, the temporary file is removed)."""
-        if self._part_name is not None and self._path is not None:
+        if self._part is not None and self._path is not None:
+            part, name = self._part
             try:
-                if self._part is not None:
-                    self._part.close()
-                os.replace(self._part_name, self._path)
+                part.close()
+                os.replace(name, self._path)
             except BaseException:
                 self.abort()
                 raise
-            self._part = self._part_name = None
+            self._part = None
         elif self._file is not None:
             self._file.flush()
 
     def abort(self) -> None:
         """Throw away a partial body (the destination is left as it was, for a path). Safe to
         call at any time, and after `commit` (then it does nothing)."""
-        if self._part_name is not None:
-            part, name = self._part, self._part_name
-            self._part = self._part_name = None
+        if self._part is not None:
+            (part, name), self._part = self._part, None
             try:
-                if part is not None:
-                    part.close()
+                part.close()  # a no-op if commit closed it already
             finally:
                 Path(name).unlink(missing_ok=True)
 
@@ -233,7 +231,7 @@ class Download:
             # mode of the file it replaces, since it will take that file's place.
             descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
             # Named at once, so that abort() removes it whatever fails from here on.
-            self._part, self._part_name = os.fdopen(descriptor, "wb"), os.fspath(part)
+            self._part = os.fdopen(descriptor, "wb"), os.fspath(part)
             try:
                 replaced = self._path.stat()
             except FileNotFoundError:
@@ -250,7 +248,7 @@ class Download:
         self._used = True
 
     def _write(self, chunk: bytes, total: int | None) -> None:
-        target = self._part if self._part is not None else self._file
+        target = self._part[0] if self._part is not None else self._file
         assert target is not None
         target.write(chunk)
         self._written += len(chunk)

@@ -51,7 +51,6 @@ from ._transport import (
     aread_body,
     bound_by,
     deadline_error,
-    describe,
     log_response,
     pool_size,
     read_body,
@@ -301,7 +300,7 @@ class _BaseClient(Generic[HttpClientT]):
         timeout = deadline.cap(self._config.timeout)
         if timeout is None:
             raise deadline_error(
-                describe(call.method, httpx.URL(self._config.base_url_text + call.path)),
+                self._channel.describe_call(call),
                 deadline,
                 "before it could be sent",
                 may_have_succeeded=False,
@@ -529,15 +528,11 @@ class CraftClient(_BaseClient[httpx.Client]):
         from tenacity import Retrying
 
         replay = [first_error]  # raised once, inside tenacity's first attempt
-        try:
-            for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
-                with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                    if replay:
-                        raise replay.pop()
-                    return self._attempt(call, deadline)
-        except CraftError as error:
-            error.elapsed = deadline.elapsed()  # its message says how many attempts, how long
-            raise
+        for attempt in Retrying(sleep=self._clock.sleep, **self._retry_policy(call, deadline)):
+            with attempt, recording_attempt(attempt.retry_state.attempt_number, deadline):
+                if replay:
+                    raise replay.pop()
+                return self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _attempt(self, call: Call[T], deadline: Deadline) -> T:
@@ -805,15 +800,11 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
         replay = [first_error]  # raised once, inside tenacity's first attempt
         retrying = AsyncRetrying(sleep=self._clock.asleep, **self._retry_policy(call, deadline))
-        try:
-            async for attempt in retrying:
-                with attempt, recording_attempt(attempt.retry_state.attempt_number):
-                    if replay:
-                        raise replay.pop()
-                    return await self._attempt(call, deadline)
-        except CraftError as error:
-            error.elapsed = deadline.elapsed()  # its message says how many attempts, how long
-            raise
+        async for attempt in retrying:
+            with attempt, recording_attempt(attempt.retry_state.attempt_number, deadline):
+                if replay:
+                    raise replay.pop()
+                return await self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _attempt(self, call: Call[T], deadline: Deadline) -> T:

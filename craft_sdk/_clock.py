@@ -75,7 +75,7 @@ class Deadline:
     deadline the caller set is a hard limit on every call (docs/retries.md, "Deadlines").
     """
 
-    __slots__ = ("_at", "_clock", "_renewed_by_progress", "_started", "seconds")
+    __slots__ = ("_at", "_clock", "_renewal", "_started", "seconds")
 
     def __init__(
         self, seconds: float | None, clock: Clock, *, renewed_by_progress: bool = False
@@ -84,7 +84,8 @@ class Deadline:
         self._clock = clock
         self._started = clock.monotonic()
         self._at = None if seconds is None else self._started + seconds
-        self._renewed_by_progress = renewed_by_progress and seconds is not None
+        # What each bit of progress pushes the deadline out to, from then; None: a hard limit.
+        self._renewal = seconds if renewed_by_progress else None
 
     def remaining(self) -> float | None:
         """Seconds left (0 or less once past), or None when the call has no deadline."""
@@ -100,9 +101,8 @@ class Deadline:
         if self._at is None:
             return True
         now = self._clock.monotonic()
-        if self._renewed_by_progress:
-            assert self.seconds is not None
-            self._at = now + self.seconds
+        if self._renewal is not None:
+            self._at = now + self._renewal
             return True
         return now < self._at
 

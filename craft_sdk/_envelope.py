@@ -15,7 +15,14 @@ from typing import Annotated, Any, Final, Optional, TypeVar, cast
 
 import pydantic
 
-from ._errors import APIError, APIResponseValidationError, RateLimitError, error_class
+from ._errors import (
+    APIError,
+    APIResponseValidationError,
+    RateLimitError,
+    error_class,
+    summarised,
+    validation_problems,
+)
 from ._http import httpx
 from ._retry import server_requested_wait
 from ._types import json_object
@@ -32,7 +39,7 @@ def read_envelope(response: httpx.Response, decoded: object = ...) -> dict[str, 
     if not response.is_success:
         raise error_from_response(response)
     if decoded is ...:
-        decoded = _decode_json(response)
+        decoded = decode_json(response)
     body = envelope_of(decoded)
     if body is None:
         raise APIResponseValidationError(
@@ -110,10 +117,7 @@ def validate(model: type[M], value: object, *, response: httpx.Response, body: o
     try:
         return model.model_validate(value)
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '<data>'}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)[:3]
-        )
+        problems = summarised(validation_problems(exc))
         raise APIResponseValidationError(
             f"The API's answer does not fit {model.__name__}: {problems}",
             response=response,
@@ -159,7 +163,8 @@ def request_id_of(response: httpx.Response) -> str | None:
     return None
 
 
-def _decode_json(response: httpx.Response) -> object:
+def decode_json(response: httpx.Response) -> object:
+    """The body as JSON, or `APIResponseValidationError` when it is not JSON."""
     try:
         return json.loads(response.content)
     # ValueError covers JSONDecodeError and UnicodeDecodeError; deep nesting overflows the stack.

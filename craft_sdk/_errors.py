@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from ._types import public
 
 if TYPE_CHECKING:
+    import pydantic
+
     from ._http import httpx
     from .models import Deployment
 
@@ -78,6 +80,23 @@ def error_chain(error: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
+def validation_problems(error: pydantic.ValidationError) -> list[tuple[str, str]]:
+    """Where a value does not fit a model and what is wrong there, as (field path, problem)
+    pairs, such as `("data.changes", "Input should be a valid list")`: never the values, which
+    may be private."""
+    return [
+        (".".join(map(str, problem["loc"])) or "<data>", problem["msg"])
+        for problem in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def summarised(problems: Sequence[tuple[str, str]], shown: int = 3) -> str:
+    """The first `shown` problems on one line: `a: ...; b: ... (and 2 more)`."""
+    text = "; ".join(f"{path}: {problem}" for path, problem in problems[:shown])
+    more = len(problems) - shown
+    return text + (f" (and {more} more)" if more > 0 else "")
+
+
 def _restore(cls: type[CraftError], args: tuple[Any, ...], state: dict[str, Any]) -> CraftError:
     error = cls.__new__(cls)
     error.args = args
@@ -92,8 +111,8 @@ class CraftError(Exception):
     attempts: int = 1
     """How many times the request was sent before this error was raised (retries included)."""
     elapsed: float | None = None
-    """Seconds the call took in all, every attempt and wait included, when it was retried;
-    None when it was not."""
+    """Seconds the call had taken when this error was raised, every attempt and wait included;
+    None for an error that no call raised (a refused setting, say)."""
 
     def __str__(self) -> str:
         return super().__str__() + self._retries_note()

@@ -20,14 +20,15 @@ from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Final, Generic, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ._body import FileContent, Upload
-from ._call import Call, Method, QueryValue, is_json
-from ._envelope import envelope_of, error_from_response, read_envelope, request_id_of
-from ._errors import APIResponseValidationError, CraftError
+from ._call import Call, Method, QueryValue, check_segment, is_json
+from ._envelope import decode_json, envelope_of, error_from_response, read_envelope, request_id_of
+from ._errors import CraftError
 from ._http import httpx
 from ._rate_limit import RateLimit, read_rate_limit
+from ._transport import read_head
 from ._types import public
 
 T = TypeVar("T")
@@ -67,9 +68,7 @@ class ResponseInfo:
             status_code=response.status_code,
             headers=response.headers,
             request_id=request_id_of(response),
-            rate_limit=read_rate_limit(
-                {name.lower(): value for name, value in response.headers.items()}
-            ),
+            rate_limit=read_rate_limit(read_head(response)),
             method=response.request.method,
             url=str(response.request.url),
             elapsed=elapsed,
@@ -188,16 +187,12 @@ def _raw_path(path: str) -> str:
         raise ValueError(f"put the query in params=, not in the path: {path!r}")
     segments = path[1:].split("/")
     for segment in segments:
-        if segment in ("", ".", "..") or segment.lower() in ("%2e", "%2e%2e", ".%2e", "%2e."):
-            raise ValueError(f"path must not have empty, '.' or '..' segments: {path!r}")
+        # Decoded first: a server collapses `%2e%2e` as it does `..`.
+        check_segment(unquote(segment), what="each part of a path")
         if _STRAY_PERCENT.search(segment):
             raise ValueError(f"a '%' in the path must start a percent-escape (%25): {path!r}")
-    return "".join("/" + quote_pchars(segment) for segment in segments)
-
-
-def quote_pchars(segment: str) -> str:
-    """`segment` with what may not stand in a path segment percent-encoded (escapes kept)."""
-    return quote(segment, safe=_SEGMENT_SAFE)
+    # Escapes already in a segment are kept; what may not stand in one is percent-encoded.
+    return "".join("/" + quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
 
 
 def _query(params: Mapping[str, QueryValue] | None) -> Mapping[str, QueryValue] | None:
@@ -225,14 +220,5 @@ def raw_data(response: httpx.Response) -> Any:
         return None
     if not is_json(response):
         return response.content
-    try:
-        decoded = json_module.loads(response.content)
-    except (ValueError, RecursionError):
-        raise APIResponseValidationError(
-            "The API's answer says it is JSON, but is not.",
-            response=response,
-            body=response.text or None,
-        ) from None
-    if envelope_of(decoded) is None:
-        return decoded
-    return read_envelope(response, decoded)["data"]
+    decoded = decode_json(response)
+    return decoded if envelope_of(decoded) is None else read_envelope(response, decoded)["data"]

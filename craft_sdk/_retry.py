@@ -170,14 +170,16 @@ def retry_policy(
 
 
 class recording_attempt:
-    """Stamp any `CraftError` leaving the block with how many attempts the call has made.
+    """Stamp any `CraftError` leaving the block with how many attempts the call has made, and
+    how long it has taken (from its `deadline`), which its message then says.
 
     A class rather than a @contextmanager generator: it runs on every request."""
 
-    __slots__ = ("_attempt_number",)
+    __slots__ = ("_attempt_number", "_deadline")
 
-    def __init__(self, attempt_number: int) -> None:
+    def __init__(self, attempt_number: int, deadline: Deadline) -> None:
         self._attempt_number = attempt_number
+        self._deadline = deadline
 
     def __enter__(self) -> None:
         return None
@@ -185,6 +187,7 @@ class recording_attempt:
     def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         if isinstance(error, CraftError):
             error.attempts = self._attempt_number
+            error.elapsed = self._deadline.elapsed()
 
 
 def _reason(error: BaseException | None) -> str:

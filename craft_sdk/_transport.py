@@ -245,6 +245,10 @@ class Channel:
             request, auth=self._auth_for(call), follow_redirects=False, stream=True
         )
 
+    def describe_call(self, call: Call[Any]) -> str:
+        """How errors name `call`'s request, built or not: `GET https://host:443/v1/me`."""
+        return describe(call.method, httpx.URL(self._base_url + call.path))
+
     def _auth_for(self, call: Call[Any]) -> ApiKeyAuth | None:
         return self._auth if call.authenticated else None
 
@@ -266,7 +270,7 @@ class Channel:
             if not deadline.progressed():
                 total = "" if upload.size is None else f" of {upload.size:,}"
                 raise deadline_error(
-                    describe(call.method, httpx.URL(self._base_url + call.path)),
+                    self.describe_call(call),
                     deadline,
                     f"while the request body was still being sent ({sent:,}{total} bytes sent)",
                     may_have_succeeded=False,

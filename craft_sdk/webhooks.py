@@ -32,6 +32,8 @@ from ._errors import (
     WebhookSignatureMismatchError,
     WebhookSignatureMissingError,
     WebhookTimestampError,
+    summarised,
+    validation_problems,
 )
 from ._types import json_object
 from .models.events import KNOWN_EVENTS, UnknownWebhookEvent, WebhookEvent
@@ -46,7 +48,6 @@ MAX_SIGNATURES: Final = 8
 """The most comma-separated signatures a header may carry; one with more verifies as False."""
 
 _PREFIX: Final = "sha256="
-_PROBLEMS_SHOWN: Final = 3  # in a WebhookPayloadError's message; `errors` has them all
 _HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
 
 Payload: TypeAlias = bytes | bytearray | memoryview | str
@@ -280,17 +281,10 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 
 def _misfit(event_name: str, exc: pydantic.ValidationError) -> WebhookPayloadError:
-    # Where and what, never the values: a body may hold private data.
-    errors = [
-        (".".join(map(str, error["loc"])), error["msg"])
-        for error in exc.errors(include_url=False, include_input=False)
-    ]
-    shown = "; ".join(f"{path}: {problem}" for path, problem in errors[:_PROBLEMS_SHOWN])
-    more = len(errors) - _PROBLEMS_SHOWN
+    problems = validation_problems(exc)
     return WebhookPayloadError(
-        f"The webhook body does not fit a {event_name} event: {shown}"
-        + (f" (and {more} more)" if more > 0 else ""),
-        errors=errors,
+        f"The webhook body does not fit a {event_name} event: {summarised(problems)}",
+        errors=problems,
     )
 
 

@@ -315,6 +315,15 @@ def test_validation_message_names_the_field_but_not_the_value() -> None:
     assert "SECRET-VALUE-7731" not in info.value.message
 
 
+def test_validation_message_names_three_problems_and_counts_the_rest() -> None:
+    with pytest.raises(APIResponseValidationError) as info:
+        data(Project)(response(json=ok({"id": "proj_1"})))
+    assert info.value.message == (
+        "The API's answer does not fit Project: name: Field required; status: Field required; "
+        "previewUrl: Field required (and 2 more)"
+    )
+
+
 # --- error answers ---------------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from craft_sdk.testing import FakeClock
 
 from .conftest import PROJECT, Runner, each_request, failure, ok, run_on
 
-USER = {"id": "user_1", "email": "ada@example.com", "name": "Ada"}
 ME = "GET https://api.craft.fast:443/v1/me"
 
 
@@ -91,8 +90,6 @@ def test_a_deadline_spent_before_sending_names_the_request(
 ) -> None:
     # The rate-limit gate waits 12 s for the reset, within max_retry_wait but past the deadline
     # once a slow wake-up is counted: the request is then never sent.
-    api.get("/me").respond(200, json=ok(USER))
-
     def oversleep(seconds: float) -> None:
         FakeClock.sleep(clock, seconds)
         clock.advance(11.0)

@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +35,14 @@ def offline_env() -> dict[str, str]:
     return env
 
 
+def run_python(*arguments: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`python *arguments` in a fresh interpreter, offline (no CRAFT_ settings), output kept."""
+    options.setdefault("env", offline_env())
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, timeout=120, **options
+    )
+
+
 def test_every_example_is_covered() -> None:
     assert set(SCRIPTS) | RECEIVERS == {p.name for p in EXAMPLES.glob("*.py")}
     assert "quickstart.py" in SCRIPTS
@@ -41,28 +50,14 @@ def test_every_example_is_covered() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_runs_against_the_emulator(script: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(str(EXAMPLES / script), check=False)
     assert result.returncode == 0, result.stderr
     assert "running against the Craft emulator" in result.stdout
     assert result.stderr == ""
 
 
 def test_quickstart_walks_the_whole_workflow() -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "quickstart.py")],
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = run_python(str(EXAMPLES / "quickstart.py"), check=True)
     for step in (
         "Created project proj_",
         "Renamed it '",
@@ -80,13 +75,10 @@ def test_testing_example_passes_under_pytest() -> None:
     # The same module `python` runs above, as pytest runs it: with the fixtures of the plugin that
     # installing craft-sdk registers (loaded by its entry point's name; the other plugins installed
     # here, hypothesis above all, would only slow pytest's start).
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "craft_sdk", "testing_with_emulator.py"],
+    result = run_python(
+        *("-m", "pytest", "-q", "-p", "craft_sdk", "testing_with_emulator.py"),
         env={**offline_env(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
         cwd=EXAMPLES,
-        capture_output=True,
-        text=True,
-        timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -100,14 +92,7 @@ def test_testing_example_runs_without_pytest() -> None:
         "import runpy, sys; sys.modules['pytest'] = None; "
         f"runpy.run_path({str(EXAMPLES / 'testing_with_emulator.py')!r}, run_name='__main__')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", script, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("passed: test_") == 3
 

@@ -26,6 +26,7 @@ from craft_sdk import (
     UnprocessableEntityError,
 )
 from craft_sdk._call import Call, Method
+from craft_sdk._clock import Deadline
 from craft_sdk._config import DEFAULT_MAX_RETRY_WAIT as MAX_RETRY_WAIT
 from craft_sdk._errors import error_class
 from craft_sdk._retry import (
@@ -35,6 +36,7 @@ from craft_sdk._retry import (
     recording_attempt,
     server_requested_wait,
 )
+from craft_sdk.testing import FakeClock
 
 METHODS: list[Method] = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 IDEMPOTENT: list[Method] = ["GET", "PUT", "DELETE"]
@@ -326,8 +328,12 @@ def test_http_date_is_relative_to_now() -> None:
 # --- recording_attempt -----------------------------------------------------------------------
 
 
-def raise_inside(attempt: int, error: BaseException) -> None:
-    with recording_attempt(attempt):
+def raise_inside(attempt: int, error: BaseException, *, taken: float = 0.0) -> None:
+    """Raise `error` from attempt number `attempt` of a call that started `taken` s ago."""
+    clock = FakeClock()
+    deadline = Deadline(300, clock)
+    clock.advance(taken)
+    with recording_attempt(attempt, deadline):
         raise error
 
 
@@ -345,9 +351,10 @@ def raise_inside(attempt: int, error: BaseException) -> None:
 @pytest.mark.parametrize("attempt", [1, 2, 4])
 def test_recording_attempt_stamps_craft_errors(error: CraftError, attempt: int) -> None:
     with pytest.raises(type(error)) as info:
-        raise_inside(attempt, error)
+        raise_inside(attempt, error, taken=2.5)
     assert info.value is error
     assert error.attempts == attempt
+    assert error.elapsed == 2.5
 
 
 def test_recording_attempt_overwrites_an_earlier_stamp() -> None:
@@ -355,8 +362,9 @@ def test_recording_attempt_overwrites_an_earlier_stamp() -> None:
     with pytest.raises(InternalServerError):
         raise_inside(1, error)
     with pytest.raises(InternalServerError):
-        raise_inside(3, error)
+        raise_inside(3, error, taken=4.0)
     assert error.attempts == 3
+    assert error.elapsed == 4.0
 
 
 @pytest.mark.parametrize(
@@ -369,10 +377,11 @@ def test_recording_attempt_leaves_other_exceptions_alone(error: Exception) -> No
         raise_inside(3, error)
     assert info.value is error
     assert not hasattr(error, "attempts")
+    assert not hasattr(error, "elapsed")
 
 
 def test_recording_attempt_without_an_error_does_nothing() -> None:
-    with recording_attempt(2):
+    with recording_attempt(2, Deadline(None, FakeClock())):
         result = 1 + 1
     assert result == 2
 

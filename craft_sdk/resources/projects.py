@@ -28,6 +28,7 @@ ProjectSort = Literal["name", "createdAt", "updatedAt"]
 SortOrder = Literal["asc", "desc"]
 
 _project = data(Project)
+_partial_project = data(PartialProject)
 
 
 def _create(name: str, description: str | None, template: str | None) -> Call[Project]:
@@ -81,7 +82,7 @@ def _update(
     if not body:
         raise ValueError("projects.update needs at least one of name, description or status")
     # The answer may carry only some fields (Projects API reference): a PartialProject says so.
-    return Call("PATCH", api_path("projects", project_id), parse=data(PartialProject), json=body)
+    return Call("PATCH", api_path("projects", project_id), parse=_partial_project, json=body)
 
 
 def _delete(project_id: str) -> Call[DeletedProject]:
