@@ -120,7 +120,7 @@ def test_utilisation_counts_only_the_windows_wholly_inside_the_run() -> None:
         api.utilisation(START + 1.0, START + 2.5)
 
 
-def test_a_held_request_counts_at_once_and_is_answered_on_release() -> None:
+def test_a_held_request_is_answered_on_release_and_counted_then() -> None:
     clock = FakeClock(START)
     api = WindowedApi(limit=5, window=2.0, clock=clock.time)
     replies: list[Reply] = []
@@ -130,12 +130,15 @@ def test_a_held_request_counts_at_once_and_is_answered_on_release() -> None:
     assert holder.is_alive()
     assert replies == []
     assert api.held == 1
-    assert api(get()).headers["X-RateLimit-Remaining"] == "3"  # the held request took one
+    assert api(get()).headers["X-RateLimit-Remaining"] == "4"  # nothing taken while held
     api.release_held()
     holder.join(timeout=5)
     [reply] = replies
     assert reply.status == 200
     assert reply.json["data"]["id"] == "proj_held"
+    assert reply.headers["X-RateLimit-Remaining"] == "3"
+    assert api.held == 1
+    assert api(get(HELD_PATH)).status == 200  # released for good: no longer held
 
 
 def test_an_unknown_path_is_a_404_that_still_counts() -> None:

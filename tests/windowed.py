@@ -10,7 +10,8 @@ in Unix time; the rest get the API's 429 (craft-api.md, "Rate limits"). Every an
 `X-RateLimit-Limit`, `-Remaining`, `-Reset` (the window's end: whole seconds when the window is),
 `X-RateLimit-RetryAfter` and `Date`. It serves `GET /v1/me`, and `GET /v1/projects/proj_held`,
 which answers only once `release_held()` is called (requests in flight for as long as a test
-wants). Every request counts against the window, whatever its path.
+wants). Every request counts against the window when it is answered, whatever its path: a held
+request that is never answered (its client killed) takes nothing from the budget.
 
 `reset_offset` is a fault: the server's real windows end that many seconds after (late, > 0) or
 before (early, < 0) the reset it announces. The 429's waits tell the truth (they are measured to
@@ -69,6 +70,8 @@ class WindowedApi:
         self._held = 0
 
     def __call__(self, request: SeenRequest) -> Reply:
+        if request.path == HELD_PATH:
+            self._hold()
         now = self._clock()
         window = math.floor((now - self.reset_offset) / self.window)
         with self._lock:
@@ -95,7 +98,6 @@ class WindowedApi:
             body = failure("RATE_LIMIT_EXCEEDED", message, retryAfter=int(retry_after))
             return Reply(429, json=body, headers=headers)
         if request.path == HELD_PATH:
-            self._hold()
             return Reply(200, json=ok({**PROJECT, "id": HELD_PROJECT_ID}), headers=headers)
         if request.path == ME_PATH:
             return Reply(200, json=ok(USER), headers=headers)
