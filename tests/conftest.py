@@ -19,6 +19,8 @@ from respx.models import Call
 from craft_sdk import AsyncCraftClient, CraftClient, Deployment
 from craft_sdk.testing import CraftEmulator, FakeClock
 
+from .redis_server import RedisServer
+
 Done = TypeVar("Done")
 Total = TypeVar("Total")
 
@@ -226,3 +228,18 @@ def run(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Runner]:
         return asyncio.run(main())
 
     yield run_async
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests/redis_server.py); skips, or fails under
+    CRAFT_REQUIRE_REDIS, without a redis-server binary. Tests take `redis_url`, which empties it."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied (FLUSHALL) for this test, and running again should a test
+    before this one have stopped it."""
+    return redis_server.reset()
