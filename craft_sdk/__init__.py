@@ -47,7 +47,7 @@ if typing.TYPE_CHECKING:
     from ._client import AsyncCraftClient, CraftClient
     from ._clock import Clock
     from ._pagination import AsyncPage, AsyncPaginator, SyncPage
-    from ._rate_limit import RateLimit
+    from ._rate_limit import RateLimit, RateLimitStore
     from ._raw import ResponseInfo, WithResponse
     from .models import (
         BuildCompletedEvent,
@@ -105,6 +105,7 @@ _LAZY: dict[str, str] = {
     "ProjectStatus": ".models",
     "ProjectUpdatedEvent": ".models",
     "RateLimit": "._rate_limit",
+    "RateLimitStore": "._rate_limit",
     "ResponseInfo": "._raw",
     "SyncPage": "._pagination",
     "Token": ".models",
@@ -159,6 +160,7 @@ __all__ = [
     "ProjectUpdatedEvent",
     "RateLimit",
     "RateLimitError",
+    "RateLimitStore",
     "ResponseInfo",
     "ResponseTooLargeError",
     "SyncPage",

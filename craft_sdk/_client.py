@@ -40,7 +40,7 @@ from ._errors import CraftError, WrongEventLoopError
 from ._flow import Flow, Sleep
 from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
-from ._rate_limit import RateLimit, RateLimitGate
+from ._rate_limit import Gate, Lease, RateLimit, RateLimitGate, RateLimitStore
 from ._raw import WithResponse, raw_call, record_response, recording_responses, with_responses
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
@@ -118,7 +118,8 @@ class _BaseClient(Generic[HttpClientT]):
     _owns_http: bool
     _channel: Channel
     _clock: Clock
-    _gate: RateLimitGate
+    _gate: Gate
+    _owns_gate: bool
     _event_loop: EventLoopBinding  # checked by the async client only
     _slots: ConnectionSlots
 
@@ -130,6 +131,7 @@ class _BaseClient(Generic[HttpClientT]):
         *,
         timeout: float | httpx.Timeout | None,
         clock: Clock | None,
+        rate_limit_store: RateLimitStore | None,
         **options: Any,
     ) -> None:
         if http_client is not None and not isinstance(cast(object, http_client), self._http_class):
@@ -144,13 +146,24 @@ class _BaseClient(Generic[HttpClientT]):
         # Without http_client the pool is ours, so ours to close, and its requests go straight
         # to it. Either way, redirects are never followed.
         http = http_client or self._http_class(timeout=config.timeout, limits=DEFAULT_POOL_LIMITS)
+        clock = clock or SYSTEM_CLOCK
+        in_process = RateLimitGate(clock)
+        gate: Gate = in_process
+        if rate_limit_store is not None:
+            gate = rate_limit_store.gate_for(
+                api_key=config.api_key.reveal,
+                base_url=config.base_url_text,
+                fallback=in_process,
+                asynchronous=self._http_class is httpx.AsyncClient,
+            )
         self._init(
             config,
             http,
             owns_http=http_client is None,
             channel=PoolChannel.of(http, config) if http_client is None else Channel(http, config),
-            clock=clock or SYSTEM_CLOCK,
-            gate=RateLimitGate(),
+            clock=clock,
+            gate=gate,
+            owns_gate=True,
             event_loop=EventLoopBinding(),
             slots=ConnectionSlots(pool_size(http, made_by_sdk=http_client is None)),
         )
@@ -163,7 +176,8 @@ class _BaseClient(Generic[HttpClientT]):
         owns_http: bool,
         channel: Channel,
         clock: Clock,
-        gate: RateLimitGate,
+        gate: Gate,
+        owns_gate: bool,
         event_loop: EventLoopBinding,
         slots: ConnectionSlots,
     ) -> None:
@@ -173,6 +187,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._channel = channel
         self._clock = clock
         self._gate = gate
+        self._owns_gate = owns_gate
         self._event_loop = event_loop
         self._slots = slots
 
@@ -264,6 +279,7 @@ class _BaseClient(Generic[HttpClientT]):
             channel=self._channel,
             clock=self._clock,
             gate=self._gate,
+            owns_gate=False,
             event_loop=self._event_loop,
             slots=self._slots,
         )
@@ -283,15 +299,6 @@ class _BaseClient(Generic[HttpClientT]):
             max_retry_wait=self._config.max_retry_wait,
             deadline=deadline,
             base_path=self._config.base_url.raw_path.decode("ascii"),
-        )
-
-    def _rate_limit_wait(self, deadline: Deadline) -> float:
-        """0 once a request may go (its slot taken; `_gate.release` gives it back), else the
-        seconds to wait before asking again."""
-        return self._gate.acquire(
-            self._clock.monotonic(),
-            max_wait=self._config.max_retry_wait,
-            deadline_left=deadline.remaining(),
         )
 
     def _request(self, call: Call[Any], deadline: Deadline) -> httpx.Request:
@@ -319,15 +326,6 @@ class _BaseClient(Generic[HttpClientT]):
         limit = None if download else self._config.max_response_bytes
         bound_by(deadline, response, head, to_file=download is not None, max_bytes=limit)
         return download, head
-
-    def _release(self, head: Mapping[str, str] | None) -> None:
-        """Give back the rate-limit slot, noting what the answer (its `read_head`), if any, said
-        about the limit."""
-        self._gate.release(
-            head,
-            local_now=self._clock.time(),
-            mono_now=self._clock.monotonic(),
-        )
 
     def _finish(self, call: Call[T], response: httpx.Response, sent_at: float) -> T:
         elapsed = self._clock.monotonic() - sent_at
@@ -377,6 +375,9 @@ class CraftClient(_BaseClient[httpx.Client]):
             streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
+        rate_limit_store: Where the rate-limit budget is kept, for a key that several
+            processes share: `craft_sdk.redis.RedisRateLimitStore`. Without it, each client
+            keeps its own (shared with its `with_options` copies, threads and tasks).
 
     Attributes:
         projects: List, create, read, update, archive and delete projects
@@ -414,6 +415,7 @@ class CraftClient(_BaseClient[httpx.Client]):
         max_retry_wait: float | None = None,
         max_response_bytes: int | None = None,
         clock: Clock | None = None,
+        rate_limit_store: RateLimitStore | None = None,
     ) -> None:
         self._setup(
             http_client,
@@ -426,6 +428,7 @@ class CraftClient(_BaseClient[httpx.Client]):
             max_retry_wait=max_retry_wait,
             max_response_bytes=max_response_bytes,
             clock=clock,
+            rate_limit_store=rate_limit_store,
         )
 
     def _init(self, config: ClientConfig, http: httpx.Client, **shared: Any) -> None:
@@ -535,9 +538,18 @@ class CraftClient(_BaseClient[httpx.Client]):
                 return self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
+    def _admit(self, deadline: Deadline) -> Lease:
+        """Wait until the rate limit lets a request go; `_gate.release` gives its place back."""
+        while True:
+            admitted = self._gate.acquire(
+                max_wait=self._config.max_retry_wait, deadline_left=deadline.remaining()
+            )
+            if isinstance(admitted, Lease):
+                return admitted
+            self._clock.sleep(admitted)
+
     def _attempt(self, call: Call[T], deadline: Deadline) -> T:
-        while wait := self._rate_limit_wait(deadline):
-            self._clock.sleep(wait)
+        lease = self._admit(deadline)
         response: httpx.Response | None = None
         head: dict[str, str] | None = None
         try:
@@ -554,7 +566,8 @@ class CraftClient(_BaseClient[httpx.Client]):
                 else:
                     read_body(response, self._config.max_response_bytes)
         finally:
-            self._release(head)
+            # With what the answer, if any, said about the limit.
+            self._gate.release(lease, head, None if response is None else response.status_code)
         assert response is not None  # None only when the try block raised
         return self._finish(call, response, sent_at)
 
@@ -606,6 +619,8 @@ class CraftClient(_BaseClient[httpx.Client]):
         """Release the connection pool (unless it came from `http_client` or `with_options`)."""
         if self._owns_http:
             self._http.close()
+        if self._owns_gate:
+            self._gate.close()
 
     def __enter__(self) -> Self:
         return self
@@ -651,6 +666,9 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
             `craft_sdk.testing.FakeClock()` so that no wait is real.
+        rate_limit_store: Where the rate-limit budget is kept, for a key that several
+            processes share: `craft_sdk.redis.RedisRateLimitStore`. Without it, each client
+            keeps its own (shared with its `with_options` copies, threads and tasks).
 
     Attributes:
         projects: List, create, read, update, archive and delete projects
@@ -689,6 +707,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         max_retry_wait: float | None = None,
         max_response_bytes: int | None = None,
         clock: Clock | None = None,
+        rate_limit_store: RateLimitStore | None = None,
     ) -> None:
         self._setup(
             http_client,
@@ -701,6 +720,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             max_retry_wait=max_retry_wait,
             max_response_bytes=max_response_bytes,
             clock=clock,
+            rate_limit_store=rate_limit_store,
         )
 
     def _init(self, config: ClientConfig, http: httpx.AsyncClient, **shared: Any) -> None:
@@ -807,9 +827,18 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                 return await self._attempt(call, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
+    async def _admit(self, deadline: Deadline) -> Lease:
+        """Wait until the rate limit lets a request go (see `CraftClient._admit`)."""
+        while True:
+            admitted = await self._gate.aacquire(
+                max_wait=self._config.max_retry_wait, deadline_left=deadline.remaining()
+            )
+            if isinstance(admitted, Lease):
+                return admitted
+            await self._clock.asleep(admitted)
+
     async def _attempt(self, call: Call[T], deadline: Deadline) -> T:
-        while wait := self._rate_limit_wait(deadline):
-            await self._clock.asleep(wait)
+        lease = await self._admit(deadline)
         response: httpx.Response | None = None
         head: dict[str, str] | None = None
         try:
@@ -824,7 +853,8 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     else:
                         await aread_body(response, self._config.max_response_bytes)
         finally:
-            self._release(head)
+            status = None if response is None else response.status_code
+            await self._gate.arelease(lease, head, status)
         assert response is not None  # None only when the try block raised
         return self._finish(call, response, sent_at)
 
@@ -882,6 +912,8 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         if self._owns_http:
             self._event_loop.check(type(self).__name__)
             await self._http.aclose()
+        if self._owns_gate:
+            await self._gate.aclose()
 
     async def __aenter__(self) -> Self:
         return self

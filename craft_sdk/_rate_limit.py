@@ -5,13 +5,16 @@ seconds when the window resets) and `X-RateLimit-RetryAfter` (see craft-api.md, 
 last is read with the other wait hints in _retry.py). When the last answer said nothing remains
 and the reset lies ahead, the next request waits for the reset instead of collecting a 429.
 
-One `RateLimitGate` serves a client and every `with_options` copy of it, across all threads (sync)
-or all tasks (async). Its lock is a `threading.Lock` held only for a few arithmetic steps, never
-across a sleep or an `await`, so it is safe for both.
+The rules (`admit`, `observe`, `pace`) are written once, as pure arithmetic on a `Window`. Two
+stores apply them: `RateLimitGate`, the budget of one process, which serves a client and every
+`with_options` copy of it across all threads (sync) or tasks (async) under a `threading.Lock` held
+only for a few arithmetic steps, never across a sleep or an `await`; and craft_sdk.redis, the
+budget of every process that shares a Redis, where a Lua script applies them atomically.
 """
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import email.utils
 import functools
@@ -20,8 +23,9 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol, final
 
+from ._clock import Clock
 from ._errors import RateLimitError
 from ._types import public
 
@@ -48,7 +52,7 @@ class RateLimit:
 
 def read_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     """The rate limit an answer reports, or None when it reports none."""
-    seen = _Observation.read(headers, local_now=0.0)
+    seen = Observation.read(headers)
     return None if seen is None else seen.rate_limit
 
 
@@ -92,145 +96,356 @@ def http_date_epoch(value: str) -> float | None:
 def seconds_until_reset(headers: Mapping[str, str], *, local_now: float) -> float | None:
     """Seconds until `X-RateLimit-Reset`, measured on the server's own clock (its `Date`) when it
     sent one, so that a client clock that is off does not matter; None if unknown or past."""
-    seen = _Observation.read(headers, local_now=local_now)
-    return None if seen is None else seen.wait
+    seen = Observation.read(headers)
+    return None if seen is None else seen.wait(local_now)
 
 
-class RateLimitGate:
-    """Counts what the API says is left, and what this client has in flight against it."""
+class Window(NamedTuple):
+    """What a store keeps about one key's budget: the state the rules below act on.
 
-    def __init__(self, rng: Callable[[], float] = random.random) -> None:
-        self._lock = threading.Lock()
-        self._rng = rng
-        self._last: _Observation | None = None
-        self._limit: int | None = None
-        self._remaining: int | None = None
-        self._reset: float | None = None  # the window's reset, as the API wrote it
-        self._reset_mono: float | None = None  # the same instant on our monotonic clock
-        self._in_flight = 0
+    The in-process gate keeps one in memory; the Redis store keeps the same fields in a hash, and
+    its Lua scripts (craft_sdk/_redis_scripts.py) apply these rules to them. The shared test
+    vectors in tests/test_rate_limit_rules.py hold both to the same answers.
+    """
+
+    known: bool = False
+    """An answer has been taken in. Until then requests go one at a time: the first answer tells
+    the budget, and a fleet starting together must not spend more than it before it is known."""
+    limit: int | None = None
+    remaining: int | None = None
+    """What the answers of the current window said was left (the lowest, since they arrive out of
+    order), or the whole limit once the window's reset has passed."""
+    reset: float | None = None
+    """The window's reset as the API wrote it (Unix seconds): which window this is."""
+    reset_at: float | None = None
+    """The same instant on the store's own clock (monotonic in process; Redis's `TIME`)."""
 
     @property
-    def last(self) -> RateLimit | None:
-        """The rate limit as the answers last reported it (one from a window already over is
-        ignored), or None before any answer reported one."""
-        # Built when asked for, not for every answer.
-        seen = self._last
-        return None if seen is None else seen.rate_limit
-
-    def acquire(self, now: float, *, max_wait: float, deadline_left: float | None) -> float:
-        """Claim a request slot and return 0, or return how long to wait before asking again.
-
-        Raises `RateLimitError` (nothing sent) when the wait is longer than `max_wait` or than
-        the time left before the call's deadline.
-        """
-        with self._lock:
-            if self._remaining is None:  # nothing known: go, and learn from the answer
-                self._in_flight += 1
-                return 0.0
-            if self._reset_mono is not None and now >= self._reset_mono:
-                # The window has reset: assume its whole budget is back until an answer says.
-                self._remaining = self._limit
-                self._reset_mono = None
-            budget_left = self._remaining is None or self._remaining - self._in_flight > 0
-            if budget_left or (self._reset_mono is None and self._in_flight == 0):
-                # Within budget; or spent with no reset time known and nothing in flight to
-                # learn it from, so only the API can say.
-                self._in_flight += 1
-                return 0.0
-            if self._reset_mono is None:
-                return IN_FLIGHT_POLL
-            until_reset = self._reset_mono - now
-        if until_reset > max_wait or (deadline_left is not None and until_reset > deadline_left):
-            raise RateLimitError(
-                f"The rate limit is used up for {until_reset:.1f} s more; the request was not "
-                f"sent (waits longer than {max_wait:g} s, or past the call's deadline, are not "
-                "taken).",
-                status_code=429,
-                code="RATE_LIMIT_EXCEEDED",
-                retry_after=until_reset,
-            )
-        # The jitter comes on top, and may overrun the limits above by a fraction of a second.
-        return until_reset + self._rng() * RESET_JITTER
-
-    def release(
-        self, headers: Mapping[str, str] | None, *, local_now: float, mono_now: float
-    ) -> None:
-        """Give back the slot `acquire` claimed, taking in what the answer (if any) said.
-
-        Both happen under one lock: a slot given back before its answer's count is taken in
-        would let another request spend the same unit of budget twice.
-        """
-        seen = None if headers is None else _Observation.read(headers, local_now=local_now)
-        with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
-            if seen is not None:
-                self._take_in(seen, mono_now=mono_now)
-
-    def _take_in(self, seen: _Observation, *, mono_now: float) -> None:
-        reset = seen.reset
-        if reset is not None and self._reset is not None and reset < self._reset:
-            return  # a late answer from a window that is already over
-        same_window = reset is not None and reset == self._reset
-        self._last = seen
-        if seen.limit is not None:
-            self._limit = seen.limit
-        remaining = seen.remaining
-        if remaining is not None:
-            remaining = max(remaining, 0)  # negative means spent
-            # Answers can arrive out of order: within one window, the lowest count is news.
-            if same_window and self._remaining is not None:
-                remaining = min(self._remaining, remaining)
-            self._remaining = remaining
-        self._reset = reset
-        self._reset_mono = None if seen.wait is None else mono_now + seen.wait
+    def rate_limit(self) -> RateLimit | None:
+        if self.limit is None and self.remaining is None and self.reset is None:
+            return None
+        reset_at = None if self.reset is None else datetime.fromtimestamp(self.reset, timezone.utc)
+        return RateLimit(limit=self.limit, remaining=self.remaining, reset_at=reset_at)
 
 
-class _Observation(NamedTuple):
-    """What one answer says about the limit, read outside the lock."""
+class Observation(NamedTuple):
+    """What one answer says about the limit (read outside any lock or script)."""
 
     limit: int | None
     remaining: int | None
     reset: float | None
     """The window's reset, Unix seconds."""
-    wait: float | None
-    """Seconds from the answer to the reset, on the server's clock when it sent a Date."""
+    server_now: float | None
+    """The server's clock when it answered (its `Date`), to measure the reset against."""
+    spent_for: float | None
+    """A 429 that says the key's budget is spent: the wait it asked for, in seconds."""
+
+    @classmethod
+    def read(cls, headers: Mapping[str, str], status: int | None = None) -> Observation | None:
+        picked = _pick(headers)
+        limit = picked.get("x-ratelimit-limit")
+        remaining = picked.get("x-ratelimit-remaining")
+        reset_value = picked.get("x-ratelimit-reset")
+        refused = status == 429
+        if limit is None and remaining is None and reset_value is None and not refused:
+            return None  # the common case for an API without limits: nothing to parse
+        server_now = server_time(picked)
+        seen = cls(
+            limit=_whole(limit),
+            remaining=_whole(remaining),
+            reset=reset_epoch(reset_value, server_now=server_now),
+            server_now=server_now,
+            spent_for=None,
+        )
+        if refused and (seen.remaining is None or seen.remaining <= 0):
+            # Only a 429 for the key's budget holds back every request; one that reports budget
+            # left refused this endpoint alone (craft-api.md: per-endpoint limits), and the
+            # retry of that one request waits for it.
+            seen = seen._replace(spent_for=requested_wait(picked, now=server_now))
+        if seen == _NOTHING_SEEN:
+            return None
+        return seen
 
     @property
     def rate_limit(self) -> RateLimit:
         reset_at = None if self.reset is None else datetime.fromtimestamp(self.reset, timezone.utc)
         return RateLimit(limit=self.limit, remaining=self.remaining, reset_at=reset_at)
 
-    @classmethod
-    def read(cls, headers: Mapping[str, str], *, local_now: float) -> _Observation | None:
-        picked = _pick(headers)
-        limit = picked.get("x-ratelimit-limit")
-        remaining = picked.get("x-ratelimit-remaining")
-        reset_value = picked.get("x-ratelimit-reset")
-        if limit is None and remaining is None and reset_value is None:
-            return None  # the common case for an API without limits: nothing to parse
-        server_now = server_time(picked)
-        reset = reset_epoch(reset_value, server_now=server_now)
-        wait = None
-        if reset is not None:
-            wait = reset - (local_now if server_now is None else server_now)
-        seen = cls(
-            limit=_whole(limit),
-            remaining=_whole(remaining),
-            reset=reset,
-            wait=wait if wait is not None and wait > 0 else None,
-        )
-        if seen.limit is None and seen.remaining is None and seen.reset is None:
+    def wait(self, wall_now: float) -> float | None:
+        """Seconds from now to the reset, measured on the server's clock when it sent its `Date`
+        (so that a store clock that is off does not matter); None if unknown or past."""
+        if self.reset is None:
             return None
-        return seen
+        wait = self.reset - (wall_now if self.server_now is None else self.server_now)
+        return wait if wait > 0 else None
+
+
+_NOTHING_SEEN: Final = Observation(None, None, None, None, None)
+
+
+# The rules. Each store applies them under its own atomicity: a lock in process, a Lua script in
+# Redis (a line-by-line translation of these two functions).
+
+
+def admit(window: Window, in_flight: int, now: float) -> tuple[Window, float | None]:
+    """May a request go now, with `in_flight` others sent and not yet answered?
+
+    Returns the window (with the budget back if its reset has passed) and None when the request
+    may go, which the store then counts in flight; otherwise 0.0 when the budget is held by
+    requests in flight, whose answers will tell more, or the seconds until the reset.
+    """
+    if not window.known:
+        return window, None if in_flight == 0 else 0.0
+    if window.reset_at is not None and now >= window.reset_at:
+        # The window has reset: assume its whole budget is back until an answer says.
+        window = window._replace(remaining=window.limit, reset_at=None)
+    if window.remaining is None or window.remaining > in_flight:
+        return window, None
+    if window.reset_at is None:
+        # Spent with no reset known: the answers in flight will say; with none in flight only
+        # the API can, so one request goes.
+        return window, None if in_flight == 0 else 0.0
+    return window, window.reset_at - now
+
+
+def observe(window: Window, seen: Observation | None, now: float, wall_now: float) -> Window:
+    """Take in what an answer said (`seen` is None for an answer that said nothing of the limit).
+
+    `now` is the store's clock, on which `reset_at` is kept; `wall_now` is Unix time on the same
+    store's clock, used only when the answer had no `Date`.
+    """
+    if seen is None:
+        return window._replace(known=True)
+    reset = seen.reset
+    if reset is not None and window.reset is not None and reset < window.reset:
+        return window  # a late answer from a window that is already over
+    remaining = window.remaining
+    if seen.remaining is not None:
+        remaining = max(seen.remaining, 0)  # negative means spent
+        if reset is not None and reset == window.reset and window.remaining is not None:
+            remaining = min(window.remaining, remaining)  # answers arrive out of order
+    wait = seen.wait(wall_now)
+    reset_at = None if wait is None else now + wait
+    if seen.spent_for is not None:
+        remaining = 0
+        refused_until = now + seen.spent_for
+        reset_at = refused_until if reset_at is None else max(reset_at, refused_until)
+    return Window(
+        known=True,
+        limit=window.limit if seen.limit is None else seen.limit,
+        remaining=remaining,
+        reset=reset,
+        reset_at=reset_at,
+    )
+
+
+def pace(
+    until_reset: float, *, max_wait: float, deadline_left: float | None, jitter: float
+) -> float:
+    """How long a request that `admit` held back sleeps before asking again.
+
+    Raises `RateLimitError` (nothing sent) when the reset is further off than `max_wait` or than
+    the time left before the call's deadline.
+    """
+    if until_reset == 0.0:
+        return IN_FLIGHT_POLL
+    if until_reset > max_wait or (deadline_left is not None and until_reset > deadline_left):
+        raise RateLimitError(
+            f"The rate limit is used up for {until_reset:.1f} s more; the request was not "
+            f"sent (waits longer than {max_wait:g} s, or past the call's deadline, are not "
+            "taken).",
+            status_code=429,
+            code="RATE_LIMIT_EXCEEDED",
+            retry_after=until_reset,
+        )
+    # The jitter comes on top, and may overrun the limits above by a fraction of a second.
+    return until_reset + jitter * RESET_JITTER
+
+
+@final
+class Lease:
+    """A request's place in the budget, from `acquire` until `release` gives it back."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: str | None = None) -> None:
+        self.id = id
+        """The Redis store's name for it; None for a place counted in process."""
+
+
+IN_PROCESS: Final = Lease()
+
+
+class Gate(Protocol):
+    """What a client asks before each request and tells after it: the in-process gate below, or
+    one that keeps the budget in a shared store (craft_sdk.redis)."""
+
+    @property
+    def last(self) -> RateLimit | None: ...
+
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+        """A lease when the request may go, else the seconds to sleep before asking again."""
+        ...
+
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float: ...
+
+    def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
+        """Give the lease back, taking in what the answer (if any) said about the limit."""
+        ...
+
+    async def arelease(
+        self, lease: Lease, headers: Mapping[str, str] | None, status: int | None
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+@public
+class RateLimitStore(abc.ABC):
+    """Where clients keep the rate-limit budget when several processes share one key.
+
+    Pass one as `rate_limit_store=` to `CraftClient` or `AsyncCraftClient`; the SDK provides
+    `craft_sdk.redis.RedisRateLimitStore` (the `[redis]` extra).
+    """
+
+    @abc.abstractmethod
+    def gate_for(
+        self,
+        *,
+        api_key: Callable[[], str],
+        base_url: str,
+        fallback: RateLimitGate,
+        asynchronous: bool,
+    ) -> Gate:
+        """The gate of one client (and its `with_options` copies) on this store; the clients
+        call it, you need not.
+
+        Args:
+            api_key: Reveals the client's key (it may change, if the client was given a
+                function); the store names the budget by a digest of it and `base_url`.
+            base_url: The client's base URL.
+            fallback: The client's own in-process gate, for whenever the store cannot answer.
+            asynchronous: Whether the gate serves `AsyncCraftClient`.
+
+        Returns:
+            The gate the client asks before each request and tells after it.
+        """
+
+
+class RateLimitGate:
+    """The budget of one process: shared by a client, its `with_options` copies, and every
+    thread or task that uses them."""
+
+    def __init__(self, clock: Clock, rng: Callable[[], float] = random.random) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._rng = rng
+        self._window = Window()
+        self._in_flight = 0
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def last(self) -> RateLimit | None:
+        """The rate limit as the answers last reported it (one from a window already over is
+        ignored), or None before any answer reported one."""
+        return self._window.rate_limit
+
+    def jitter(self) -> float:
+        """A fraction in [0, 1) of `RESET_JITTER` to add to a wait for the reset."""
+        return self._rng()
+
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+        now = self._clock.monotonic()
+        with self._lock:
+            self._window, until_reset = admit(self._window, self._in_flight, now)
+            if until_reset is None:
+                self._in_flight += 1
+                return IN_PROCESS
+        return pace(
+            until_reset, max_wait=max_wait, deadline_left=deadline_left, jitter=self.jitter()
+        )
+
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+        return self.acquire(max_wait=max_wait, deadline_left=deadline_left)
+
+    def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
+        # The slot goes back under the same lock as its answer's count comes in: a slot given
+        # back before its count would let another request spend the same unit twice.
+        self._take_in(headers, status, in_flight=-1)
+
+    async def arelease(
+        self, lease: Lease, headers: Mapping[str, str] | None, status: int | None
+    ) -> None:
+        self.release(lease, headers, status)
+
+    def take_in(self, headers: Mapping[str, str], status: int | None) -> None:
+        """Learn from an answer to a request this gate did not admit (see craft_sdk.redis)."""
+        self._take_in(headers, status, in_flight=0)
+
+    def _take_in(
+        self, headers: Mapping[str, str] | None, status: int | None, *, in_flight: int
+    ) -> None:
+        seen = None if headers is None else Observation.read(headers, status)
+        now, wall_now = self._clock.monotonic(), self._clock.time()
+        with self._lock:
+            self._in_flight = max(0, self._in_flight + in_flight)
+            if headers is not None:
+                self._window = observe(self._window, seen, now, wall_now)
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
 
 RATE_LIMIT_HEADERS: Final = (
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-reset",
+    "x-ratelimit-retryafter",
+    "retry-after",
     "date",
 )
-"""The headers this module reads: the limit's, and the `Date` its reset is measured against."""
+"""The headers this module reads: the limit's, a 429's wait, and the `Date` they are measured
+against."""
+
+
+def requested_wait(headers: Mapping[str, str], *, now: float | None) -> float | None:
+    """The longest wait the headers ask for explicitly: `Retry-After` (seconds, or an HTTP date
+    measured against `now`, which is the server's `Date` when it sent one) and
+    `X-RateLimit-RetryAfter` (seconds). None when they ask for none usable."""
+    retry_after = headers.get("retry-after")
+    waits = [
+        None if retry_after is None else _seconds_or_http_date(retry_after, now=now),
+        seconds(headers.get("x-ratelimit-retryafter")),
+    ]
+    usable = [wait for wait in waits if wait is not None]
+    return max(usable) if usable else None
+
+
+def seconds(value: object) -> float | None:
+    """A positive, finite number of seconds, or None (junk, zero, negative)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _seconds_or_http_date(value: str, *, now: float | None) -> float | None:
+    number = seconds(value.strip())
+    if number is not None or now is None:
+        return number
+    date = http_date_epoch(value)
+    return None if date is None else seconds(date - now)
 
 
 def _pick(headers: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,6 @@ The rules (see craft-api.md, "Rate limits", and RFC 9110 section 9.2.2):
 from __future__ import annotations
 
 import logging
-import math
 import random
 import ssl
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ._call import Call
 from ._clock import Deadline
 from ._errors import APIConnectionError, APIError, CraftError, RateLimitError, error_chain
-from ._rate_limit import http_date_epoch, seconds_until_reset, server_time
+from ._rate_limit import requested_wait, seconds, seconds_until_reset, server_time
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -83,36 +82,13 @@ def server_requested_wait(
     """
     server_now = server_time(headers)
     explicit = [
-        _seconds_or_http_date(
-            headers.get("retry-after"), now=now if server_now is None else server_now
-        ),
-        _seconds(headers.get("x-ratelimit-retryafter")),
-        _seconds(body_retry_after),
+        requested_wait(headers, now=now if server_now is None else server_now),
+        seconds(body_retry_after),
     ]
     usable = [wait for wait in explicit if wait is not None]
     if usable:
         return max(usable)
     return seconds_until_reset(headers, local_now=now)
-
-
-def _seconds(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return seconds if math.isfinite(seconds) and seconds > 0 else None
-
-
-def _seconds_or_http_date(value: str | None, *, now: float) -> float | None:
-    if value is None:
-        return None
-    seconds = _seconds(value.strip())
-    if seconds is not None:
-        return seconds
-    date = http_date_epoch(value)
-    return None if date is None else _seconds(date - now)
 
 
 def retry_policy(

@@ -1,0 +1,456 @@
+"""One rate-limit budget for every process that calls Craft with the same key.
+
+```python
+from craft_sdk import CraftClient
+from craft_sdk.redis import RedisRateLimitStore
+
+store = RedisRateLimitStore.from_url("redis://localhost:6379/0")
+client = CraftClient(rate_limit_store=store)
+```
+
+Each client keeps its budget in process; a gunicorn app with 8 workers, or Celery workers on
+several machines, would then spend the key's budget up to 8 times over. With this store, every
+client of every process that shares the Redis asks one budget per key and base URL: what the API
+last reported, minus the requests in flight anywhere.
+
+How (docs/rate-limits-fleet.md says more):
+
+- Every change is one Lua script (`_rate_limit.lua`, the rules of `_rate_limit.py`), run through
+  redis-py's `Script`, which loads it again after a `NOSCRIPT`. "Now" is Redis's `TIME`; a reset
+  is placed on it from the answer's own `Date`, so no process's clock enters.
+- A request in flight is a lease that expires: a process killed mid-request gives its share back
+  within `lease_seconds`. The keys expire a minute after their window.
+- The keys are named by a digest of the key and base URL, under `prefix`; the key never reaches
+  Redis.
+- Redis down, slow or failing never fails a call: the client falls back to its in-process budget,
+  logs one warning, and tries Redis again every `RETRY_REDIS_AFTER` seconds.
+- One round trip before a request, one after.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from importlib import resources
+from typing import Any, Final, Union, cast
+
+try:
+    import redis
+    import redis.asyncio
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError as missing:  # pragma: no cover - shown to users without the extra
+    raise ImportError('craft_sdk.redis needs redis-py: pip install "craft-sdk[redis]"') from missing
+
+from ._clock import Clock
+from ._rate_limit import (
+    Gate,
+    Lease,
+    Observation,
+    RateLimit,
+    RateLimitGate,
+    RateLimitStore,
+    Window,
+    pace,
+)
+
+__all__ = ["RedisRateLimitStore"]
+
+DEFAULT_PREFIX: Final = "craft:rate-limit:"
+DEFAULT_LEASE_SECONDS: Final = 30.0
+DEFAULT_SOCKET_TIMEOUT: Final = 0.25
+MAX_LEASE_SECONDS: Final = 3600.0  # as MAX_LEASE in _rate_limit.lua
+RETRY_REDIS_AFTER: Final = 1.0
+"""Seconds between attempts to reach Redis again once it failed: one request tries, the others
+use the in-process budget meanwhile."""
+
+logger = logging.getLogger("craft_sdk")
+
+_SCRIPT: Final = resources.files("craft_sdk").joinpath("_rate_limit.lua").read_text("utf-8")
+
+AnyRedis = Union["redis.Redis", "redis.asyncio.Redis"]
+
+
+class RedisRateLimitStore(RateLimitStore):
+    """Keeps the rate-limit budget in Redis (or Valkey), shared by every process that uses it.
+
+    ```python
+    store = RedisRateLimitStore.from_url("redis://localhost:6379/0")
+    client = CraftClient(rate_limit_store=store)
+    aclient = AsyncCraftClient(rate_limit_store=store)
+    ```
+
+    Clients of the same key and base URL share one budget, in any process; others get their own.
+
+    Args:
+        redis_client: A `redis.Redis` for `CraftClient`s, or a `redis.asyncio.Redis` for
+            `AsyncCraftClient`s. Its `socket_timeout` bounds how long a slow Redis can hold a
+            request (set a short one); the store never closes it. `from_url` makes its own.
+        prefix: Put before every key the store writes.
+        lease_seconds: How long a request in flight holds its place in the budget unless its
+            answer arrives first: the time a process killed mid-request keeps its share.
+            A request that takes longer loses its place, which only costs precision (the API
+            has counted it by then). At most an hour.
+
+    Raises:
+        TypeError: `redis_client` is not a redis-py client.
+        ValueError: `lease_seconds` is not between 0 and 3600.
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.Redis | redis.asyncio.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        if not isinstance(cast(object, redis_client), (redis.Redis, redis.asyncio.Redis)):
+            raise TypeError(
+                "redis_client must be a redis.Redis or a redis.asyncio.Redis, not "
+                f"{type(redis_client).__name__}."
+            )
+        self._setup(prefix, lease_seconds, redis_client=redis_client, url=None, options={})
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
+    ) -> RedisRateLimitStore:
+        """A store on the Redis at `url`, for sync and async clients alike.
+
+        Args:
+            url: `redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS, or
+                `unix:///path/to/redis.sock`.
+            prefix: Put before every key the store writes.
+            lease_seconds: How long a request in flight holds its place unless answered first
+                (see the class).
+            socket_timeout: Seconds to connect, and to wait for each answer, before the client
+                falls back to its in-process budget. Never retried: Redis is asked again only
+                after `RETRY_REDIS_AFTER` seconds.
+
+        Returns:
+            The store. Sync clients share one connection pool; each async client opens its own
+            on its event loop, and closes it when it is closed.
+        """
+        store = cls.__new__(cls)
+        options = {
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+            "retry": Retry(NoBackoff(), 0),  # a failure falls back at once; no retry loop
+        }
+        store._setup(prefix, lease_seconds, redis_client=None, url=url, options=options)
+        return store
+
+    def _setup(
+        self,
+        prefix: str,
+        lease_seconds: float,
+        *,
+        redis_client: AnyRedis | None,
+        url: str | None,
+        options: dict[str, Any],
+    ) -> None:
+        if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
+            raise ValueError(f"lease_seconds must be over 0 and at most 3600, not {lease_seconds}")
+        self.prefix = prefix
+        self.lease_seconds = float(lease_seconds)
+        self._client = redis_client
+        self._url = url
+        self._options = options
+        self._lock = threading.Lock()
+
+    def gate_for(
+        self,
+        *,
+        api_key: Callable[[], str],
+        base_url: str,
+        fallback: RateLimitGate,
+        asynchronous: bool,
+    ) -> Gate:
+        """The gate of one client on this store; the clients call it, you need not.
+
+        Args:
+            api_key: Reveals the client's key; the budget is named by a digest of it.
+            base_url: The client's base URL.
+            fallback: The client's in-process gate, used while Redis does not answer.
+            asynchronous: Whether the gate serves `AsyncCraftClient`.
+
+        Returns:
+            The gate.
+
+        Raises:
+            TypeError: The store wraps a sync client and the gate is for an async one, or the
+                other way round.
+        """
+        client, owned = self._client_for(asynchronous)
+        return _RedisGate(
+            self,
+            client,
+            owned=owned,
+            budget=functools.partial(_budget_keys, prefix=self.prefix, base_url=base_url),
+            api_key=api_key,
+            fallback=fallback,
+        )
+
+    def _client_for(self, asynchronous: bool) -> tuple[AnyRedis, bool]:
+        """The Redis client a new gate uses, and whether the gate owns it (closes it)."""
+        if self._url is None:
+            assert self._client is not None
+            if isinstance(self._client, redis.asyncio.Redis) != asynchronous:
+                wanted = "redis.asyncio.Redis" if asynchronous else "redis.Redis"
+                client = "AsyncCraftClient" if asynchronous else "CraftClient"
+                raise TypeError(
+                    f"This store wraps a {type(self._client).__module__}.Redis, and a {client} "
+                    f"needs a {wanted}: give the store one, or use RedisRateLimitStore.from_url, "
+                    "which serves both."
+                )
+            return self._client, False
+        if asynchronous:
+            # Its connections belong to the event loop it first runs on, as the client's do.
+            made = redis.asyncio.Redis.from_url(self._url, **self._options)  # pyright: ignore[reportUnknownMemberType]
+            return made, True
+        with self._lock:
+            if self._client is None:
+                self._client = redis.Redis.from_url(self._url, **self._options)  # pyright: ignore[reportUnknownMemberType]
+            return self._client, False
+
+    def close(self) -> None:
+        """Close the sync connection pool `from_url` opened (async clients close their own)."""
+        if self._url is not None and isinstance(self._client, redis.Redis):
+            self._client.close()
+            self._client = None
+
+    def __repr__(self) -> str:
+        # Never the URL: it may hold a password.
+        return f"RedisRateLimitStore(prefix={self.prefix!r}, lease_seconds={self.lease_seconds})"
+
+
+@functools.lru_cache(maxsize=16)
+def _budget_keys(api_key: str, *, prefix: str, base_url: str) -> list[str]:
+    """The Redis keys of one budget: the window and the leases, in one hash slot (the braces) so
+    that a script may use both on a Redis Cluster. Cached: a client reveals the same key for
+    every request, and hashing costs more than the lookup."""
+    digest = hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
+    return [f"{prefix}{{{digest}}}", f"{prefix}{{{digest}}}:leases"]
+
+
+class _RedisGate:
+    """A client's gate on the store: the Lua script when Redis answers, `fallback` when not.
+
+    The sync and async methods differ only in awaiting Redis; what they do before and after is
+    in the shared helpers below them.
+    """
+
+    def __init__(
+        self,
+        store: RedisRateLimitStore,
+        client: AnyRedis,
+        *,
+        owned: bool,
+        budget: Callable[[str], list[str]],
+        api_key: Callable[[], str],
+        fallback: RateLimitGate,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._owned = owned
+        # A Script (sync) or an AsyncScript: called the same way, awaited by the async methods.
+        self._script: Callable[..., Any] = client.register_script(_SCRIPT)
+        self._budget = budget
+        self._api_key = api_key
+        self._fallback = fallback
+        self._health = _Health(fallback.clock)
+        # Unique across the fleet: a random part for the process, a counter for the request.
+        self._lease_names = map(f"{os.urandom(8).hex()}:{{}}".format, itertools.count())
+        self._window = Window()
+
+    @property
+    def last(self) -> RateLimit | None:
+        """The fleet's budget as the last script saw it; the in-process one while Redis is away."""
+        return self._fallback.last if self._health.down else self._window.rate_limit
+
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+        if self._health.worth_asking():
+            lease = next(self._lease_names)
+            try:
+                reply = self._script(keys=self._keys(), args=self._admit_args(lease))
+            except _REDIS_TROUBLE as error:
+                self._health.failed(error)
+            else:
+                return self._admitted(reply, lease, max_wait, deadline_left)
+        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left)
+
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+        if self._health.worth_asking():
+            lease = next(self._lease_names)
+            try:
+                reply = await self._script(keys=self._keys(), args=self._admit_args(lease))
+            except _REDIS_TROUBLE as error:
+                self._health.failed(error)
+            else:
+                return self._admitted(reply, lease, max_wait, deadline_left)
+        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left)
+
+    def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
+        if lease.id is None:  # admitted in process, while Redis was away
+            self._fallback.release(lease, headers, status)
+            return
+        args = self._release_args(lease.id, headers, status)
+        try:
+            reply = self._script(keys=self._keys(), args=args)
+        except _REDIS_TROUBLE as error:
+            self._health.failed(error)  # the lease expires by itself
+        else:
+            self._answered(reply)
+
+    async def arelease(
+        self, lease: Lease, headers: Mapping[str, str] | None, status: int | None
+    ) -> None:
+        if lease.id is None:
+            self._fallback.release(lease, headers, status)
+            return
+        args = self._release_args(lease.id, headers, status)
+        try:
+            reply = await self._script(keys=self._keys(), args=args)
+        except _REDIS_TROUBLE as error:
+            self._health.failed(error)
+        else:
+            self._answered(reply)
+
+    def close(self) -> None:
+        if self._owned and isinstance(self._client, redis.Redis):
+            self._client.close()
+
+    async def aclose(self) -> None:
+        if self._owned and isinstance(self._client, redis.asyncio.Redis):
+            await self._client.aclose()
+
+    # What the sync and async methods share.
+
+    def _keys(self) -> list[str]:
+        return self._budget(self._api_key())
+
+    def _admit_args(self, lease: str) -> list[str]:
+        return admit_args(lease, self._store.lease_seconds)
+
+    def _release_args(
+        self, lease: str, headers: Mapping[str, str] | None, status: int | None
+    ) -> list[str]:
+        if headers is not None:
+            # The in-process budget learns too, so that it starts informed if Redis goes away.
+            self._fallback.take_in(headers, status)
+        return release_args(lease, self._store.lease_seconds, headers, status)
+
+    def _admitted(
+        self, reply: list[Any], lease: str, max_wait: float, deadline_left: float | None
+    ) -> Lease | float:
+        verdict = self._answered(reply)
+        if verdict == "go":
+            return Lease(lease)
+        return pace(
+            float(verdict),
+            max_wait=max_wait,
+            deadline_left=deadline_left,
+            jitter=self._fallback.jitter(),
+        )
+
+    def _answered(self, reply: list[Any]) -> str:
+        """Note the fleet's window from a script's reply, and return its verdict."""
+        self._health.answered()
+        verdict, limit, remaining, reset = (_str(part) for part in reply)
+        self._window = Window(
+            known=True,
+            limit=_int_or_none(limit),
+            remaining=_int_or_none(remaining),
+            reset=float(reset) if reset else None,
+        )
+        return verdict
+
+
+class _Health:
+    """Whether Redis is worth asking, and the one warning when it stops answering."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.down = False
+        self._next_try = 0.0
+
+    def worth_asking(self) -> bool:
+        if not self.down:
+            return True
+        now = self._clock.monotonic()
+        with self._lock:
+            if now < self._next_try:
+                return False
+            self._next_try = now + RETRY_REDIS_AFTER  # this request tries; the others wait
+            return True
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            first = not self.down
+            self.down = True
+            self._next_try = self._clock.monotonic() + RETRY_REDIS_AFTER
+        if first:
+            logger.warning(
+                "The rate-limit store's Redis failed (%s: %s); this process counts its own "
+                "requests against the rate limit until Redis answers again.",
+                type(error).__name__,
+                error,
+            )
+
+    def answered(self) -> None:
+        if not self.down:
+            return
+        with self._lock:
+            was_down, self.down = self.down, False
+        if was_down:
+            logger.info("The rate-limit store's Redis answers again: the budget is shared again.")
+
+
+def admit_args(lease: str, lease_seconds: float, *, now: float | None = None) -> list[str]:
+    """The script's arguments to admit a request under `lease` (see _rate_limit.lua). `now` is
+    for the tests' vectors only: without it the script reads Redis's clock."""
+    return ["admit", lease, repr(lease_seconds), _text(now)]
+
+
+def release_args(
+    lease: str,
+    lease_seconds: float,
+    headers: Mapping[str, str] | None,
+    status: int | None,
+    *,
+    now: float | None = None,
+) -> list[str]:
+    """The script's arguments to give `lease` back and take in its answer (None: none came)."""
+    if headers is None:  # nothing to learn
+        return ["release", lease, repr(lease_seconds), _text(now)]
+    seen = Observation.read(headers, status)
+    said = ("",) * 5 if seen is None else (_text(value) for value in seen)
+    return ["observe", lease, repr(lease_seconds), _text(now), *said]
+
+
+# Every way Redis can fail a request: its own errors (connection, timeout, a script error),
+# and an OSError that escaped redis-py's wrapping.
+_REDIS_TROUBLE: Final = (redis.RedisError, OSError)
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _str(part: object) -> str:
+    return part.decode() if isinstance(part, bytes) else str(part)
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(float(text)) if text else None
