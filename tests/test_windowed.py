@@ -3,8 +3,12 @@ what it answers, what it counts; and the SDK reading its answers over a real soc
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
+import time
 
+import httpx
 import pytest
 
 import craft_sdk
@@ -166,3 +170,30 @@ def test_the_sdk_reads_its_answers_over_a_socket() -> None:
             client.with_options(max_retry_wait=1.0).me()
         assert caught.value.retry_after == 2.0
         assert len(server.requests) == 1
+
+
+def test_a_held_request_whose_client_went_away_is_dropped_quietly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = WindowedApi(limit=5, window=2.0, clock=FakeClock(START).time)
+    with LoopbackServer(api) as server:
+        port = httpx.URL(server.url).port
+        assert port is not None
+        with socket.create_connection(("127.0.0.1", port)) as gone:
+            gone.sendall(f"GET {HELD_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            deadline = time.monotonic() + 5
+            while api.held == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # Closed with a reset, as a killed process's socket may be: the answer cannot go.
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        api.release_held()
+        deadline = time.monotonic() + 5
+        while serving_threads() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert serving_threads() == []
+    assert capsys.readouterr().err == ""  # no traceback of a broken pipe
+
+
+def serving_threads() -> list[threading.Thread]:
+    """The LoopbackServer's threads that serve a connection."""
+    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
