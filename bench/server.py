@@ -8,6 +8,7 @@ bodies (read in chunks and dropped, so a 200 MiB upload costs it no memory), any
 connections. Every answer body is serialised before it is asked for, so the client, not the
 server, is what the bench measures. Answers are shaped like the Craft API's:
 
+    GET /v1/me                            the key's user
     GET /v1/projects/proj_000001          one project, with settings and stats
     GET /v1/projects?page=P&limit=L       page P of 100,000 projects (L from 1 to 100)
     PUT /v1/projects/<id>/files/<path>    the body counted and dropped; the file entry back
@@ -85,6 +86,9 @@ def _item(number: int) -> bytes:
 
 
 PROJECT_BODY: Final = _json({"success": True, "data": project(1, full=True)})
+USER_BODY: Final = _json(
+    {"success": True, "data": {"id": "user_bench", "email": "bench@craft.fast", "name": "Bench"}}
+)
 
 
 @functools.cache
@@ -120,6 +124,8 @@ def route(method: str, target: str, authorization: str, body_size: int) -> tuple
     if authorization != AUTHORIZATION:
         return 401, error_body("UNAUTHORIZED", f"Send Authorization: {AUTHORIZATION}")
     parts = url.path.removeprefix(API_PREFIX).strip("/").split("/")
+    if method == "GET" and parts == ["me"]:
+        return 200, USER_BODY
     if parts[0] == "projects":
         if method == "GET" and len(parts) == 1:
             query = dict(parse_qsl(url.query))

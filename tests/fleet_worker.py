@@ -1,11 +1,12 @@
-"""One process of a fleet (tests/fleet.py starts them): one client, its callers, one JSON line.
+"""One process of a fleet (tests/fleet/harness.py starts them): a client, its callers, a report.
 
     python tests/fleet_worker.py --base-url URL --flavour sync|async --callers N \\
         --start-at UNIX_TIME --end-at UNIX_TIME [--redis-url URL --lease-seconds S] [--held]
 
 Every caller (a thread sharing one `CraftClient`, or a task sharing one `AsyncCraftClient`)
 calls `client.me()` in a loop from the start time until the end time, with the client's default
-options (429s are retried by the SDK), and with a `RedisRateLimitStore` when a Redis URL is given;
+options (429s are retried by the SDK; a call that would still be waiting at the end time is
+dropped, see `ClockUntil`), and with a `RedisRateLimitStore` when a Redis URL is given;
 the API key comes from `CRAFT_API_KEY`. `--held` calls `projects.get("proj_held")` instead, which
 the windowed server holds unanswered (for a worker killed with requests in flight).
 
@@ -27,7 +28,7 @@ import time
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
-from craft_sdk.redis import RedisRateLimitStore
+from craft_sdk.redis import DEFAULT_LEASE_SECONDS, RedisRateLimitStore
 
 
 class RunOver(Exception):
@@ -95,7 +96,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start-at", type=float, required=True)
     parser.add_argument("--end-at", type=float, required=True)
     parser.add_argument("--redis-url")
-    parser.add_argument("--lease-seconds", type=float, default=60.0)
+    parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)
     parser.add_argument("--held", action="store_true")
     return parser.parse_args(argv)
 

@@ -64,7 +64,8 @@ class FleetResult:
     server_refusals: int
     """Requests the server refused with a 429 during the whole run."""
     accepted_per_window: list[int]
-    """Requests the server accepted in each window that lay wholly inside the run."""
+    """Requests the server accepted in each window that lay wholly inside the run (from the
+    moment every caller was running: `whole_windows` of them unless workers started late)."""
     budget: int
     """Requests the server allowed in those windows."""
     worker_stderr: list[str]
@@ -138,7 +139,7 @@ def run_fleet(
     api = WindowedApi(limit=fleet.limit, window=fleet.window)
     with LoopbackServer(api) as server:
         start_at = time.time() + READY_SECONDS_PER_PROCESS * fleet.processes
-        # Ends on a window's end: callers waiting there for the reset then stop soon after it.
+        # Ends on a window's end, so that the last window is whole.
         end_at = (math.ceil(start_at / fleet.window) + fleet.whole_windows) * fleet.window
         workers = [
             start_worker(
@@ -162,7 +163,11 @@ def run_fleet(
                 if worker.poll() is None:
                     worker.kill()
                     worker.communicate()  # reaps it and closes its pipes
-    accepted = api.accepted_per_window(start_at, end_at)
+    late_by = max(report["late_by"] for report, _ in reports)
+    # The run begins once every caller is running: on a loaded machine, some may be late.
+    accepted = api.accepted_per_window(start_at + late_by, end_at)
+    if not accepted:
+        raise RuntimeError(f"the workers started {late_by:.1f} s late: no whole window was left")
     errors: Counter[str] = Counter()
     for report, _ in reports:
         errors.update(report["errors"])
@@ -174,5 +179,5 @@ def run_fleet(
         accepted_per_window=accepted,
         budget=fleet.limit * len(accepted),
         worker_stderr=[err for _, err in reports if err.strip()],
-        late_by=max(report["late_by"] for report, _ in reports),
+        late_by=late_by,
     )

@@ -54,7 +54,6 @@ def test_a_fleet_sharing_the_store_spends_the_budget_without_429s(
     assert result.other_errors == {}, summary(result)
     assert result.worker_stderr == []  # no warning: Redis answered throughout
     assert result.server_refusals <= STORE_REFUSALS_BOUND, summary(result)
-    assert len(result.accepted_per_window) == fleet.whole_windows
     assert result.utilisation >= UTILISATION_FLOOR, summary(result)
 
 
