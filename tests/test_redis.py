@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -426,3 +427,45 @@ def test_one_store_serves_clients_on_successive_event_loops(
     asyncio.run(main())
     assert redis_warnings(caplog) == []
     assert len(budget_keys(redis_client)) == 1
+
+
+# Windows that reset early or late.
+
+
+@pytest.mark.parametrize("reset_offset", [-0.5, 0.5], ids=["early", "late"])
+def test_a_window_that_resets_early_or_late_costs_no_caller_a_429(
+    reset_offset: float, redis_url: str
+) -> None:
+    """The server's real reset comes half a second before (early) or after (late) the one it
+    announces. Early: requests wait a little longer than needed. Late: the first requests after
+    the announced reset get 429s, whose wait holds back the whole budget; their retries go
+    through. Either way, 8 threads calling for 3 s see no RateLimitError."""
+    windowed = WindowedApi(limit=10, window=2.0, reset_offset=reset_offset)
+    store = RedisRateLimitStore.from_url(redis_url)
+    errors: list[BaseException] = []
+    calls = [0]
+    with LoopbackServer(windowed) as server, sync_client(server.url, store) as client:
+        ends = time.monotonic() + 3.0
+
+        def caller() -> None:
+            while time.monotonic() < ends:
+                try:
+                    client.me()
+                    calls[0] += 1
+                except craft_sdk.CraftError as error:
+                    errors.append(error)
+                    return
+
+        threads = [threading.Thread(target=caller) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    store.close()
+    assert errors == []
+    assert calls[0] >= 10  # at least one window's budget went through
+    if reset_offset < 0:
+        assert windowed.refused == 0  # early: nothing is sent before the reset
+    else:
+        # Late: only the requests that arrived between the announced and the real reset.
+        assert windowed.refused <= 10  # seen: 2 in 3 s
