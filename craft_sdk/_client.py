@@ -546,7 +546,10 @@ class CraftClient(_BaseClient[httpx.Client]):
             )
             if isinstance(admitted, Lease):
                 return admitted
-            self._clock.sleep(admitted)
+            if admitted.for_answers:  # answers arrive in real time, whatever the clock
+                SYSTEM_CLOCK.sleep(admitted.seconds)
+            else:
+                self._clock.sleep(admitted.seconds)
 
     def _attempt(self, call: Call[T], deadline: Deadline) -> T:
         lease = self._admit(deadline)
@@ -835,7 +838,10 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             )
             if isinstance(admitted, Lease):
                 return admitted
-            await self._clock.asleep(admitted)
+            if admitted.for_answers:  # answers arrive in real time, whatever the clock
+                await SYSTEM_CLOCK.asleep(admitted.seconds)
+            else:
+                await self._clock.asleep(admitted.seconds)
 
     async def _attempt(self, call: Call[T], deadline: Deadline) -> T:
         lease = await self._admit(deadline)

@@ -239,16 +239,29 @@ def observe(window: Window, seen: Observation | None, now: float, wall_now: floa
     )
 
 
+class Wait(NamedTuple):
+    """How long a request that the budget held back sleeps before it asks again."""
+
+    seconds: float
+    for_answers: bool = False
+    """It waits for the answers to requests in flight, not for a time: slept on the real clock
+    even when the client's clock is a fake one (those answers arrive in real time, and a fake
+    clock's sleep would return at once and spin)."""
+
+
+POLL: Final = Wait(IN_FLIGHT_POLL, for_answers=True)
+
+
 def pace(
     until_reset: float, *, max_wait: float, deadline_left: float | None, jitter: float
-) -> float:
+) -> Wait:
     """How long a request that `admit` held back sleeps before asking again.
 
     Raises `RateLimitError` (nothing sent) when the reset is further off than `max_wait` or than
     the time left before the call's deadline.
     """
     if until_reset == 0.0:
-        return IN_FLIGHT_POLL
+        return POLL
     if until_reset > max_wait or (deadline_left is not None and until_reset > deadline_left):
         raise RateLimitError(
             f"The rate limit is used up for {until_reset:.1f} s more; the request was not "
@@ -259,7 +272,7 @@ def pace(
             retry_after=until_reset,
         )
     # The jitter comes on top, and may overrun the limits above by a fraction of a second.
-    return until_reset + jitter * RESET_JITTER
+    return Wait(until_reset + jitter * RESET_JITTER)
 
 
 @final
@@ -283,11 +296,11 @@ class Gate(Protocol):
     @property
     def last(self) -> RateLimit | None: ...
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
-        """A lease when the request may go, else the seconds to sleep before asking again."""
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
+        """A lease when the request may go, else how long to sleep before asking again."""
         ...
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float: ...
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait: ...
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
         """Give the lease back, taking in what the answer (if any) said about the limit."""
@@ -359,7 +372,7 @@ class RateLimitGate:
         """A fraction in [0, 1) of `RESET_JITTER` to add to a wait for the reset."""
         return self._rng()
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
         now = self._clock.monotonic()
         with self._lock:
             self._window, until_reset = admit(self._window, self._in_flight, now)
@@ -370,7 +383,7 @@ class RateLimitGate:
             until_reset, max_wait=max_wait, deadline_left=deadline_left, jitter=self.jitter()
         )
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
         return self.acquire(max_wait=max_wait, deadline_left=deadline_left)
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:

@@ -42,6 +42,7 @@ from typing import Any, Final, Union, cast
 try:
     import redis
     import redis.asyncio
+    from redis.asyncio.retry import Retry as AsyncRetry
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 except ImportError as missing:  # pragma: no cover - shown to users without the extra
@@ -55,6 +56,7 @@ from ._rate_limit import (
     RateLimit,
     RateLimitGate,
     RateLimitStore,
+    Wait,
     Window,
     pace,
 )
@@ -142,11 +144,7 @@ class RedisRateLimitStore(RateLimitStore):
             on its event loop, and closes it when it is closed.
         """
         store = cls.__new__(cls)
-        options = {
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": socket_timeout,
-            "retry": Retry(NoBackoff(), 0),  # a failure falls back at once; no retry loop
-        }
+        options = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
         store._setup(prefix, lease_seconds, redis_client=None, url=url, options=options)
         return store
 
@@ -216,11 +214,14 @@ class RedisRateLimitStore(RateLimitStore):
             return self._client, False
         if asynchronous:
             # Its connections belong to the event loop it first runs on, as the client's do.
-            made = redis.asyncio.Redis.from_url(self._url, **self._options)  # pyright: ignore[reportUnknownMemberType]
+            # Never retried: a failure falls back at once (the same for the sync client below).
+            no_retry = AsyncRetry(NoBackoff(), 0)
+            made = redis.asyncio.Redis.from_url(self._url, retry=no_retry, **self._options)  # pyright: ignore[reportUnknownMemberType]
             return made, True
         with self._lock:
             if self._client is None:
-                self._client = redis.Redis.from_url(self._url, **self._options)  # pyright: ignore[reportUnknownMemberType]
+                retry = Retry(NoBackoff(), 0)
+                self._client = redis.Redis.from_url(self._url, retry=retry, **self._options)  # pyright: ignore[reportUnknownMemberType]
             return self._client, False
 
     def close(self) -> None:
@@ -278,7 +279,7 @@ class _RedisGate:
         """The fleet's budget as the last script saw it; the in-process one while Redis is away."""
         return self._fallback.last if self._health.down else self._window.rate_limit
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
         if self._health.worth_asking():
             lease = next(self._lease_names)
             try:
@@ -289,7 +290,7 @@ class _RedisGate:
                 return self._admitted(reply, lease, max_wait, deadline_left)
         return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left)
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | float:
+    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
         if self._health.worth_asking():
             lease = next(self._lease_names)
             try:
@@ -352,7 +353,7 @@ class _RedisGate:
 
     def _admitted(
         self, reply: list[Any], lease: str, max_wait: float, deadline_left: float | None
-    ) -> Lease | float:
+    ) -> Lease | Wait:
         verdict = self._answered(reply)
         if verdict == "go":
             return Lease(lease)

@@ -18,9 +18,7 @@ import respx
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient, RateLimit
 from craft_sdk._rate_limit import (
-    IN_FLIGHT_POLL,
     RESET_JITTER,
-    RateLimitGate,
     read_rate_limit,
     reset_epoch,
     seconds_until_reset,
@@ -93,75 +91,8 @@ def test_seconds_until_reset_uses_the_servers_clock() -> None:
     assert seconds_until_reset(without_date, local_now=T + 25) is None  # already past
 
 
-# The gate, as plain logic.
-
-
-def observed_gate(remaining: int, *, limit: int = 5, reset_in: float = 10.0) -> RateLimitGate:
-    gate = RateLimitGate(rng=lambda: 1.0)
-    gate.release(
-        httpx.Headers(limit_headers(limit, remaining, T + reset_in)),
-        local_now=T,
-        mono_now=100.0,
-    )
-    return gate
-
-
-def test_an_unknown_limit_lets_requests_go() -> None:
-    gate = RateLimitGate()
-    assert gate.last is None
-    assert [gate.acquire(0.0, max_wait=60, deadline_left=None) for _ in range(50)] == [0.0] * 50
-
-
-def test_a_spent_limit_waits_until_the_reset() -> None:
-    gate = observed_gate(remaining=0, reset_in=10)
-    # 10 s after the observation's monotonic 100.0, plus the jitter that spreads the waiters.
-    assert gate.acquire(104.0, max_wait=60, deadline_left=None) == 6.0 + RESET_JITTER
-    # Once the reset has passed, the whole budget is assumed back.
-    assert gate.acquire(110.0, max_wait=60, deadline_left=None) == 0.0
-
-
-def test_a_wait_longer_than_allowed_raises_without_sending() -> None:
-    gate = observed_gate(remaining=0, reset_in=90)
-    with pytest.raises(craft_sdk.RateLimitError) as caught:
-        gate.acquire(100.0, max_wait=60, deadline_left=None)
-    assert caught.value.retry_after == pytest.approx(90)  # the wait itself, without the jitter
-    assert caught.value.response is None
-    with pytest.raises(craft_sdk.RateLimitError):
-        observed_gate(remaining=0, reset_in=10).acquire(100.0, max_wait=60, deadline_left=5)
-
-
-def test_requests_in_flight_count_against_the_budget() -> None:
-    gate = observed_gate(remaining=2, reset_in=10)
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) == 0.0
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) == 0.0
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) == 10.0 + RESET_JITTER
-    gate.release(None, local_now=T, mono_now=100.0)
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) == 0.0
-
-
-def test_after_a_reset_the_budget_waits_for_answers_in_flight() -> None:
-    gate = observed_gate(remaining=0, limit=2, reset_in=10)
-    assert gate.acquire(111.0, max_wait=60, deadline_left=None) == 0.0
-    assert gate.acquire(111.0, max_wait=60, deadline_left=None) == 0.0
-    # Two in flight spend the assumed budget of 2; the next asks again shortly.
-    assert gate.acquire(111.0, max_wait=60, deadline_left=None) == IN_FLIGHT_POLL
-
-
-def test_out_of_order_answers_never_refill_the_budget() -> None:
-    gate = observed_gate(remaining=3, reset_in=10)
-    late = httpx.Headers(limit_headers(5, 4, T + 10))  # same window, older count
-    gate.release(late, local_now=T, mono_now=100.0)
-    assert gate.last is not None
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) == 0.0  # 3 left, not 4
-    stale = httpx.Headers(limit_headers(5, 5, T - 50))  # a window already over
-    gate.release(stale, local_now=T, mono_now=100.0)
-    assert gate.last is not None
-    assert gate.last.remaining == 4
-
-
-def test_a_negative_remaining_means_spent() -> None:
-    gate = observed_gate(remaining=-3, reset_in=10)
-    assert gate.acquire(100.0, max_wait=60, deadline_left=None) > 0
+# The gate's rules, as plain logic, are tests/test_rate_limit_rules.py's vectors, which run
+# against the in-process gate and the Redis store alike.
 
 
 # Through the clients.

@@ -18,7 +18,7 @@ import respx
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient
-from craft_sdk._rate_limit import RateLimitGate
+from craft_sdk._rate_limit import Lease, RateLimitGate, Wait
 from craft_sdk.testing import CraftEmulator, FakeClock
 
 from .conftest import (
@@ -289,33 +289,40 @@ def test_a_spent_budget_with_a_far_reset_raises_without_sending(
 
 
 def test_an_older_answer_arriving_late_does_not_refill_the_budget() -> None:
-    gate = RateLimitGate(rng=lambda: 0.0)
+    clock = FakeClock(start=SERVER_NOW)
+    gate = RateLimitGate(clock, rng=lambda: 0.0)
     window = {
         "X-RateLimit-Limit": "10",
         "X-RateLimit-Reset": str(int(SERVER_NOW) + 30),
         "Date": DATE,
     }
-    for _ in range(2):
-        assert gate.acquire(0.0, max_wait=60, deadline_left=None) == 0.0
-    gate.release({**window, "X-RateLimit-Remaining": "0"}, local_now=SERVER_NOW, mono_now=0.0)
+    gate.release(admitted(gate), {**window, "X-RateLimit-Remaining": "9"}, 200)
+    first, second = admitted(gate), admitted(gate)
+    gate.release(second, {**window, "X-RateLimit-Remaining": "0"}, 200)
     # The answer to the first request, sent earlier, arrives last and says 7 were left.
-    gate.release({**window, "X-RateLimit-Remaining": "7"}, local_now=SERVER_NOW, mono_now=0.0)
-    assert gate.acquire(1.0, max_wait=60, deadline_left=None) == 29.0  # still spent: wait
+    gate.release(first, {**window, "X-RateLimit-Remaining": "7"}, 200)
+    clock.advance(1)
+    assert gate.acquire(max_wait=60, deadline_left=None) == Wait(29.0)  # still spent: wait
 
 
 def test_waiters_at_the_reset_are_spread_and_none_goes_early() -> None:
-    gate = RateLimitGate()
+    gate = RateLimitGate(FakeClock(start=SERVER_NOW))
     window = {
         "X-RateLimit-Limit": "50",
         "X-RateLimit-Remaining": "0",
         "X-RateLimit-Reset": str(int(SERVER_NOW) + 2),
         "Date": DATE,
     }
-    assert gate.acquire(0.0, max_wait=60, deadline_left=None) == 0.0
-    gate.release(window, local_now=SERVER_NOW, mono_now=0.0)
-    waits = [gate.acquire(0.0, max_wait=60, deadline_left=None) for _ in range(50)]
-    assert all(2.0 <= wait <= 2.25 for wait in waits)
+    gate.release(admitted(gate), window, 200)
+    waits = [gate.acquire(max_wait=60, deadline_left=None) for _ in range(50)]
+    assert all(isinstance(wait, Wait) and 2.0 <= wait.seconds <= 2.25 for wait in waits)
     assert len(set(waits)) > 40  # spread, not a crowd arriving in the same instant
+
+
+def admitted(gate: RateLimitGate) -> Lease:
+    lease = gate.acquire(max_wait=60, deadline_left=None)
+    assert isinstance(lease, Lease)
+    return lease
 
 
 # --- the gate under concurrency, against the emulator (60 requests a minute) ----------------
@@ -388,14 +395,14 @@ async def test_cancelling_a_call_waiting_for_the_reset_frees_its_place() -> None
 
 
 def test_a_thread_safe_gate_under_many_threads_loses_no_slot() -> None:
-    gate = RateLimitGate()
+    gate = RateLimitGate(FakeClock(start=SERVER_NOW))
+    gate.release(admitted(gate), {}, 200)  # an answer with no limit: every request may go
     barrier = threading.Barrier(16)
 
     def churn() -> None:
         barrier.wait(timeout=5)
         for _ in range(500):
-            assert gate.acquire(0.0, max_wait=60, deadline_left=None) == 0.0
-            gate.release(None, local_now=SERVER_NOW, mono_now=0.0)
+            gate.release(admitted(gate), None, None)
 
     threads = [threading.Thread(target=churn) for _ in range(16)]
     for thread in threads:
