@@ -471,3 +471,37 @@ def test_a_window_that_resets_early_or_late_costs_no_caller_a_429(
     else:
         # Late: only the requests that arrived between the announced and the real reset.
         assert windowed.refused <= 10  # seen: 2 in 3 s
+
+
+# What the store does not ask Redis for.
+
+
+def test_a_call_with_less_time_left_than_redis_may_take_does_not_ask_it(
+    api: tuple[WindowedApi, str], redis_url: str, redis_client: redis.Redis
+) -> None:
+    """A deadline shorter than the socket timeout: a slow Redis could outlast it."""
+    _, url = api
+    store = RedisRateLimitStore.from_url(redis_url, socket_timeout=0.25)
+    with sync_client(url, store) as client:
+        assert client.with_options(deadline=0.2).me().id == "user_1"
+        assert budget_keys(redis_client) == []  # not asked
+        assert client.with_options(deadline=0.3).me().id == "user_1"
+        assert len(budget_keys(redis_client)) == 1
+    store.close()
+
+
+def test_a_client_without_a_key_makes_its_token_calls(
+    api: tuple[WindowedApi, str], redis_url: str
+) -> None:
+    """A for_oauth() client has no key to name a budget by: its calls, which need none, go on
+    its in-process budget (this server has no OAuth endpoint, so the call is sent and gets a
+    404), and a call that needs a key fails as it would without the store."""
+    windowed, url = api
+    store = RedisRateLimitStore.from_url(redis_url)
+    with CraftClient.for_oauth(base_url=url, rate_limit_store=store) as client:
+        with pytest.raises(craft_sdk.NotFoundError):
+            client.oauth.refresh_token(refresh_token="r", client_id="c", client_secret="s")
+        with pytest.raises(craft_sdk.CraftError, match="made with for_oauth"):
+            client.me()
+    store.close()
+    assert sum(count.accepted for count in windowed.counts().values()) == 1
