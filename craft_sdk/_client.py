@@ -40,7 +40,14 @@ from ._errors import CraftError, WrongEventLoopError
 from ._flow import Flow, Sleep
 from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
-from ._rate_limit import Gate, Lease, RateLimit, RateLimitGate, RateLimitStore
+from ._rate_limit import (
+    ANSWERS_PATIENCE,
+    Gate,
+    Lease,
+    RateLimit,
+    RateLimitGate,
+    RateLimitStore,
+)
 from ._raw import WithResponse, raw_call, record_response, recording_responses, with_responses
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
@@ -540,14 +547,18 @@ class CraftClient(_BaseClient[httpx.Client]):
 
     def _admit(self, deadline: Deadline) -> Lease:
         """Wait until the rate limit lets a request go; `_gate.release` gives its place back."""
+        waited_for_answers = 0.0
         while True:
             admitted = self._gate.acquire(
-                max_wait=self._config.max_retry_wait, deadline_left=deadline.remaining()
+                max_wait=self._config.max_retry_wait,
+                deadline_left=deadline.remaining(),
+                insist=waited_for_answers >= ANSWERS_PATIENCE,
             )
             if isinstance(admitted, Lease):
                 return admitted
             if admitted.for_answers:  # answers arrive in real time, whatever the clock
                 SYSTEM_CLOCK.sleep(admitted.seconds)
+                waited_for_answers += admitted.seconds
             else:
                 self._clock.sleep(admitted.seconds)
 
@@ -832,14 +843,18 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     async def _admit(self, deadline: Deadline) -> Lease:
         """Wait until the rate limit lets a request go (see `CraftClient._admit`)."""
+        waited_for_answers = 0.0
         while True:
             admitted = await self._gate.aacquire(
-                max_wait=self._config.max_retry_wait, deadline_left=deadline.remaining()
+                max_wait=self._config.max_retry_wait,
+                deadline_left=deadline.remaining(),
+                insist=waited_for_answers >= ANSWERS_PATIENCE,
             )
             if isinstance(admitted, Lease):
                 return admitted
             if admitted.for_answers:  # answers arrive in real time, whatever the clock
                 await SYSTEM_CLOCK.asleep(admitted.seconds)
+                waited_for_answers += admitted.seconds
             else:
                 await self._clock.asleep(admitted.seconds)
 

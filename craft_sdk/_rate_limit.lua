@@ -9,6 +9,8 @@
 -- ARGV[2]  the lease id
 -- ARGV[3]  how long a lease lasts, seconds
 -- ARGV[4]  "now" for the tests' vectors; the SDK always sends "", and Redis's TIME is used
+-- ARGV[5]  for "admit": "1" when the request insists (it has waited long enough for the answers
+--          of requests in flight: see `admit`), else ""
 -- ARGV[5..9] for "observe": the answer's limit, remaining, reset, server time (its Date) and,
 --          for a 429 that says the budget is spent, the wait it asked for; "" where it said none
 --
@@ -88,6 +90,9 @@ if verb == "admit" then
     else
       verdict = text(reset_at - now)
     end
+  end
+  if verdict == "0" and ARGV[5] == "1" then
+    verdict = "go"
   end
   if verdict == "go" then
     redis.call("ZADD", leases_key, now + lease_seconds, lease)

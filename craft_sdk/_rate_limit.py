@@ -23,7 +23,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Final, NamedTuple, Protocol, final
+from typing import Final, NamedTuple, Protocol
 
 from ._clock import Clock
 from ._errors import RateLimitError
@@ -35,6 +35,8 @@ IN_FLIGHT_POLL: Final = 0.05
 # Spread the requests that waited for a reset over this many seconds after it, so that they do
 # not all arrive in the same instant.
 RESET_JITTER: Final = 0.25
+# How long a request waits for the answers to requests in flight before it goes without them.
+ANSWERS_PATIENCE: Final = 0.5
 
 
 @public
@@ -187,13 +189,25 @@ _NOTHING_SEEN: Final = Observation(None, None, None, None, None)
 # Redis (a line-by-line translation of these two functions).
 
 
-def admit(window: Window, in_flight: int, now: float) -> tuple[Window, float | None]:
+def admit(
+    window: Window, in_flight: int, now: float, *, insist: bool = False
+) -> tuple[Window, float | None]:
     """May a request go now, with `in_flight` others sent and not yet answered?
 
     Returns the window (with the budget back if its reset has passed) and None when the request
     may go, which the store then counts in flight; otherwise 0.0 when the budget is held by
     requests in flight, whose answers will tell more, or the seconds until the reset.
+
+    `insist`: the request has waited `ANSWERS_PATIENCE` for those answers already, and goes
+    without them. An answer can depend on another request of the same program (a webhook
+    handler of the emulator calling the API, an httpx event hook): waiting for it forever
+    would be a deadlock. A wait for the reset is never cut short.
     """
+    window, verdict = _admit(window, in_flight, now)
+    return window, None if insist and verdict == 0.0 else verdict
+
+
+def _admit(window: Window, in_flight: int, now: float) -> tuple[Window, float | None]:
     if not window.known:
         return window, None if in_flight == 0 else 0.0
     if window.reset_at is not None and now >= window.reset_at:
@@ -275,15 +289,11 @@ def pace(
     return Wait(until_reset + jitter * RESET_JITTER)
 
 
-@final
 class Lease:
-    """A request's place in the budget, from `acquire` until `release` gives it back."""
+    """A request's place in the budget, from `acquire` until `release` gives it back: in
+    process, this one; a shared store's say where they are kept (craft_sdk.redis)."""
 
-    __slots__ = ("id",)
-
-    def __init__(self, id: str | None = None) -> None:
-        self.id = id
-        """The Redis store's name for it; None for a place counted in process."""
+    __slots__ = ()
 
 
 IN_PROCESS: Final = Lease()
@@ -296,11 +306,16 @@ class Gate(Protocol):
     @property
     def last(self) -> RateLimit | None: ...
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
-        """A lease when the request may go, else how long to sleep before asking again."""
+    def acquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait:
+        """A lease when the request may go, else how long to sleep before asking again
+        (`insist`: see `admit`)."""
         ...
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait: ...
+    async def aacquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait: ...
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
         """Give the lease back, taking in what the answer (if any) said about the limit."""
@@ -372,10 +387,12 @@ class RateLimitGate:
         """A fraction in [0, 1) of `RESET_JITTER` to add to a wait for the reset."""
         return self._rng()
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
+    def acquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait:
         now = self._clock.monotonic()
         with self._lock:
-            self._window, until_reset = admit(self._window, self._in_flight, now)
+            self._window, until_reset = admit(self._window, self._in_flight, now, insist=insist)
             if until_reset is None:
                 self._in_flight += 1
                 return IN_PROCESS
@@ -383,32 +400,31 @@ class RateLimitGate:
             until_reset, max_wait=max_wait, deadline_left=deadline_left, jitter=self.jitter()
         )
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
-        return self.acquire(max_wait=max_wait, deadline_left=deadline_left)
+    async def aacquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait:
+        return self.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
-        # The slot goes back under the same lock as its answer's count comes in: a slot given
+        seen = None if headers is None else Observation.read(headers, status)
+        now, wall_now = self._clock.monotonic(), self._clock.time()
+        # The place goes back under the same lock as its answer's count comes in: a place given
         # back before its count would let another request spend the same unit twice.
-        self._take_in(headers, status, in_flight=-1)
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is not None:
+                self._window = observe(self._window, seen, now, wall_now)
 
     async def arelease(
         self, lease: Lease, headers: Mapping[str, str] | None, status: int | None
     ) -> None:
         self.release(lease, headers, status)
 
-    def take_in(self, headers: Mapping[str, str], status: int | None) -> None:
+    def take_in(self, seen: Observation | None) -> None:
         """Learn from an answer to a request this gate did not admit (see craft_sdk.redis)."""
-        self._take_in(headers, status, in_flight=0)
-
-    def _take_in(
-        self, headers: Mapping[str, str] | None, status: int | None, *, in_flight: int
-    ) -> None:
-        seen = None if headers is None else Observation.read(headers, status)
         now, wall_now = self._clock.monotonic(), self._clock.time()
         with self._lock:
-            self._in_flight = max(0, self._in_flight + in_flight)
-            if headers is not None:
-                self._window = observe(self._window, seen, now, wall_now)
+            self._window = observe(self._window, seen, now, wall_now)
 
     def close(self) -> None:
         pass

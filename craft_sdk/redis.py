@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import itertools
 import logging
 import os
@@ -39,16 +40,17 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any, Final, Union, cast
 
-try:
-    import redis
-    import redis.asyncio
-    from redis.asyncio.retry import Retry as AsyncRetry
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-except ImportError as missing:  # pragma: no cover - shown to users without the extra
-    raise ImportError('craft_sdk.redis needs redis-py: pip install "craft-sdk[redis]"') from missing
+if importlib.util.find_spec("redis") is None:  # pragma: no cover - users without the extra
+    raise ImportError('craft_sdk.redis needs redis-py: pip install "craft-sdk[redis]"')
+
+import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ._clock import Clock
+from ._errors import CraftError
 from ._rate_limit import (
     Gate,
     Lease,
@@ -71,7 +73,7 @@ RETRY_REDIS_AFTER: Final = 1.0
 """Seconds between attempts to reach Redis again once it failed: one request tries, the others
 use the in-process budget meanwhile."""
 
-logger = logging.getLogger("craft_sdk")
+logger: Final = logging.getLogger("craft_sdk")
 
 _SCRIPT: Final = resources.files("craft_sdk").joinpath("_rate_limit.lua").read_text("utf-8")
 
@@ -103,6 +105,11 @@ class RedisRateLimitStore(RateLimitStore):
         TypeError: `redis_client` is not a redis-py client.
         ValueError: `lease_seconds` is not between 0 and 3600.
     """
+
+    prefix: str
+    """Put before every key the store writes."""
+    lease_seconds: float
+    """How long a request in flight holds its place unless its answer arrives first."""
 
     def __init__(
         self,
@@ -270,8 +277,14 @@ class _RedisGate:
         self._api_key = api_key
         self._fallback = fallback
         self._health = _Health(fallback.clock)
-        # Unique across the fleet: a random part for the process, a counter for the request.
-        self._lease_names = map(f"{os.urandom(8).hex()}:{{}}".format, itertools.count())
+        # How long Redis may keep a request waiting: a call with less time left than this
+        # before its deadline does not ask it.
+        connection = cast(Mapping[str, object], client.get_connection_kwargs())
+        timeout = connection.get("socket_timeout")
+        self._slowest_answer = timeout if isinstance(timeout, (int, float)) else None
+        # Unique across the fleet: a random part for the gate, a counter for the request.
+        self._lease_prefix = os.urandom(8).hex()
+        self._lease_numbers = itertools.count()
         self._window = Window()
 
     @property
@@ -279,35 +292,37 @@ class _RedisGate:
         """The fleet's budget as the last script saw it; the in-process one while Redis is away."""
         return self._fallback.last if self._health.down else self._window.rate_limit
 
-    def acquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
-        if self._health.worth_asking():
-            lease = next(self._lease_names)
+    def acquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait:
+        if (lease := self._new_lease(deadline_left)) is not None:
             try:
-                reply = self._script(keys=self._keys(), args=self._admit_args(lease))
+                reply = self._script(keys=lease.keys, args=self._admit_args(lease, insist))
             except _REDIS_TROUBLE as error:
                 self._health.failed(error)
             else:
                 return self._admitted(reply, lease, max_wait, deadline_left)
-        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left)
+        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
 
-    async def aacquire(self, *, max_wait: float, deadline_left: float | None) -> Lease | Wait:
-        if self._health.worth_asking():
-            lease = next(self._lease_names)
+    async def aacquire(
+        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
+    ) -> Lease | Wait:
+        if (lease := self._new_lease(deadline_left)) is not None:
             try:
-                reply = await self._script(keys=self._keys(), args=self._admit_args(lease))
+                reply = await self._script(keys=lease.keys, args=self._admit_args(lease, insist))
             except _REDIS_TROUBLE as error:
                 self._health.failed(error)
             else:
                 return self._admitted(reply, lease, max_wait, deadline_left)
-        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left)
+        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
-        if lease.id is None:  # admitted in process, while Redis was away
+        if not isinstance(lease, _RedisLease):  # admitted in process, while Redis was away
             self._fallback.release(lease, headers, status)
             return
-        args = self._release_args(lease.id, headers, status)
+        args = self._release_args(lease.name, headers, status)
         try:
-            reply = self._script(keys=self._keys(), args=args)
+            reply = self._script(keys=lease.keys, args=args)
         except _REDIS_TROUBLE as error:
             self._health.failed(error)  # the lease expires by itself
         else:
@@ -316,12 +331,12 @@ class _RedisGate:
     async def arelease(
         self, lease: Lease, headers: Mapping[str, str] | None, status: int | None
     ) -> None:
-        if lease.id is None:
+        if not isinstance(lease, _RedisLease):
             self._fallback.release(lease, headers, status)
             return
-        args = self._release_args(lease.id, headers, status)
+        args = self._release_args(lease.name, headers, status)
         try:
-            reply = await self._script(keys=self._keys(), args=args)
+            reply = await self._script(keys=lease.keys, args=args)
         except _REDIS_TROUBLE as error:
             self._health.failed(error)
         else:
@@ -337,26 +352,40 @@ class _RedisGate:
 
     # What the sync and async methods share.
 
-    def _keys(self) -> list[str]:
-        return self._budget(self._api_key())
+    def _new_lease(self, deadline_left: float | None) -> _RedisLease | None:
+        """A lease to ask Redis for, or None to use the in-process budget for this request."""
+        if not self._health.worth_asking():
+            return None
+        slowest = self._slowest_answer
+        if deadline_left is not None and slowest is not None and deadline_left < slowest:
+            return None  # Redis could keep it waiting past its deadline
+        try:
+            keys = self._budget(self._api_key())
+        except CraftError:
+            # No usable key (a for_oauth() client, or a key function that failed): the request
+            # goes on the in-process budget, and fails or not as it would without the store.
+            return None
+        return _RedisLease(f"{self._lease_prefix}:{next(self._lease_numbers)}", keys)
 
-    def _admit_args(self, lease: str) -> list[str]:
-        return admit_args(lease, self._store.lease_seconds)
+    def _admit_args(self, lease: _RedisLease, insist: bool) -> list[str]:
+        return admit_args(lease.name, self._store.lease_seconds, insist=insist)
 
     def _release_args(
         self, lease: str, headers: Mapping[str, str] | None, status: int | None
     ) -> list[str]:
-        if headers is not None:
-            # The in-process budget learns too, so that it starts informed if Redis goes away.
-            self._fallback.take_in(headers, status)
-        return release_args(lease, self._store.lease_seconds, headers, status)
+        if headers is None:  # no answer came: nothing to learn
+            return release_args(lease, self._store.lease_seconds, None, answered=False)
+        seen = Observation.read(headers, status)
+        # The in-process budget learns too, so that it starts informed if Redis goes away.
+        self._fallback.take_in(seen)
+        return release_args(lease, self._store.lease_seconds, seen, answered=True)
 
     def _admitted(
-        self, reply: list[Any], lease: str, max_wait: float, deadline_left: float | None
+        self, reply: list[Any], lease: _RedisLease, max_wait: float, deadline_left: float | None
     ) -> Lease | Wait:
         verdict = self._answered(reply)
         if verdict == "go":
-            return Lease(lease)
+            return lease
         return pace(
             float(verdict),
             max_wait=max_wait,
@@ -375,6 +404,16 @@ class _RedisGate:
             reset=float(reset) if reset else None,
         )
         return verdict
+
+
+class _RedisLease(Lease):
+    """A place in the budget kept in Redis: its name among the leases, and the budget's keys."""
+
+    __slots__ = ("keys", "name")
+
+    def __init__(self, name: str, keys: list[str]) -> None:
+        self.name = name
+        self.keys = keys
 
 
 class _Health:
@@ -418,24 +457,27 @@ class _Health:
             logger.info("The rate-limit store's Redis answers again: the budget is shared again.")
 
 
-def admit_args(lease: str, lease_seconds: float, *, now: float | None = None) -> list[str]:
-    """The script's arguments to admit a request under `lease` (see _rate_limit.lua). `now` is
-    for the tests' vectors only: without it the script reads Redis's clock."""
-    return ["admit", lease, repr(lease_seconds), _text(now)]
+def admit_args(
+    lease: str, lease_seconds: float, *, insist: bool, now: float | None = None
+) -> list[str]:
+    """The script's arguments to admit a request under `lease` (see _rate_limit.lua; `insist`
+    as for `admit`). `now` is for the tests' vectors only: without it the script reads Redis's
+    clock."""
+    return ["admit", lease, repr(lease_seconds), _text(now), "1" if insist else ""]
 
 
 def release_args(
     lease: str,
     lease_seconds: float,
-    headers: Mapping[str, str] | None,
-    status: int | None,
+    seen: Observation | None,
     *,
+    answered: bool,
     now: float | None = None,
 ) -> list[str]:
-    """The script's arguments to give `lease` back and take in its answer (None: none came)."""
-    if headers is None:  # nothing to learn
+    """The script's arguments to give `lease` back and, if an answer came, take in what it said
+    (`seen`: None when it said nothing of the limit)."""
+    if not answered:
         return ["release", lease, repr(lease_seconds), _text(now)]
-    seen = Observation.read(headers, status)
     said = ("",) * 5 if seen is None else (_text(value) for value in seen)
     return ["observe", lease, repr(lease_seconds), _text(now), *said]
 

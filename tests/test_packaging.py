@@ -46,13 +46,14 @@ def source_version() -> str:
 
 
 def source_files() -> set[str]:
-    """Every module (and py.typed) of the package in the source tree, as paths from the root."""
+    """Every module of the package in the source tree (with py.typed and the Redis store's Lua
+    script), as paths from the root."""
     return {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / PACKAGE).rglob("*")
         if path.is_file()
         and "__pycache__" not in path.parts
-        and (path.suffix in (".py", ".pyi") or path.name == "py.typed")
+        and (path.suffix in (".py", ".pyi", ".lua") or path.name == "py.typed")
     }
 
 
@@ -133,6 +134,7 @@ def test_the_wheel_holds_every_module_and_no_tests(dist: dict[str, Path]) -> Non
     assert metadata["Name"] == DISTRIBUTION
     assert metadata["Version"] == version
     assert metadata["Requires-Python"] == ">=3.10"
+    assert "redis" in metadata.get_all("Provides-Extra", [])
     required = {
         re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
         for requirement in metadata.get_all("Requires-Dist") or []

@@ -13,13 +13,13 @@ import dataclasses
 import email.utils
 import math
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, cast
 
 import pytest
 import redis
 
 from craft_sdk import RateLimit
-from craft_sdk._rate_limit import Lease, RateLimitGate, Window
+from craft_sdk._rate_limit import Lease, Observation, RateLimitGate, Window
 from craft_sdk.redis import _SCRIPT, admit_args, release_args
 from craft_sdk.testing import FakeClock
 
@@ -31,10 +31,12 @@ LEASE_SECONDS = 30.0
 
 @dataclasses.dataclass(frozen=True)
 class Admit:
-    """A request asks to go at `at`; `expect` is GO, POLL or the seconds until the reset."""
+    """A request asks to go at `at`; `expect` is GO, POLL or the seconds until the reset.
+    `insist`: it has waited long enough for the answers of requests in flight."""
 
     at: float
     expect: str | float
+    insist: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +100,20 @@ VECTORS: dict[str, list[Step]] = {
         Admit(0.1, GO),
         Admit(0.1, GO),
         Reports(None, None, None),
+    ],
+    "a request that has waited long enough for answers goes without them": [
+        Admit(0, GO),  # its answer depends on the next request (a webhook handler's call)
+        Admit(0, POLL),
+        Admit(0.5, GO, insist=True),
+        Admit(0.5, POLL),
+        Answer(0.6, 1, limit=5, remaining=0, reset=-1),
+        Admit(0.6, POLL),  # spent, no reset known, one still in flight
+        Admit(1.1, GO, insist=True),
+    ],
+    "insisting never cuts a wait for the reset short": [
+        Admit(0, GO),
+        Answer(0, 0, limit=5, remaining=0, reset=10),
+        Admit(0, 10.0, insist=True),
     ],
     "a request that ends with no answer leaves the budget unknown": [
         Admit(0, GO),
@@ -210,7 +226,7 @@ VECTORS: dict[str, list[Step]] = {
 
 
 class Store(Protocol):
-    def admit(self, at: float) -> str | float: ...
+    def admit(self, at: float, *, insist: bool) -> str | float: ...
 
     def answer(self, step: Answer) -> None: ...
 
@@ -228,9 +244,9 @@ class InProcess:
     def _at(self, at: float) -> None:
         self.clock.advance(T + at - self.clock.monotonic())
 
-    def admit(self, at: float) -> str | float:
+    def admit(self, at: float, *, insist: bool) -> str | float:
         self._at(at)
-        verdict = self.gate.acquire(max_wait=math.inf, deadline_left=None)
+        verdict = self.gate.acquire(max_wait=math.inf, deadline_left=None, insist=insist)
         if isinstance(verdict, Lease):
             self.leases.append(verdict)
             return GO
@@ -254,7 +270,8 @@ class InRedis:
         self.window = Window()
 
     def _run(self, args: list[str]) -> str:
-        verdict, limit, remaining, reset = (part.decode() for part in self.script(self.keys, args))
+        reply = cast(list[bytes], self.script(self.keys, args))
+        verdict, limit, remaining, reset = (part.decode() for part in reply)
         self.window = Window(
             known=True,
             limit=int(limit) if limit else None,
@@ -263,9 +280,9 @@ class InRedis:
         )
         return verdict
 
-    def admit(self, at: float) -> str | float:
+    def admit(self, at: float, *, insist: bool) -> str | float:
         lease = f"lease-{len(self.leases)}"
-        verdict = self._run(admit_args(lease, LEASE_SECONDS, now=T + at))
+        verdict = self._run(admit_args(lease, LEASE_SECONDS, insist=insist, now=T + at))
         if verdict == GO:
             self.leases.append(lease)
             return GO
@@ -273,9 +290,10 @@ class InRedis:
 
     def answer(self, step: Answer) -> None:
         lease = self.leases[step.request]
-        self._run(
-            release_args(lease, LEASE_SECONDS, step.header_map(), step.status, now=T + step.at)
-        )
+        headers = step.header_map()
+        seen = None if headers is None else Observation.read(headers, step.status)
+        answered = headers is not None
+        self._run(release_args(lease, LEASE_SECONDS, seen, answered=answered, now=T + step.at))
 
     def reports(self) -> RateLimit | None:
         return self.window.rate_limit
@@ -296,7 +314,7 @@ def test_vector(name: str, store: Store) -> None:
     for number, step in enumerate(VECTORS[name]):
         where = f"step {number}: {step}"
         if isinstance(step, Admit):
-            verdict = store.admit(step.at)
+            verdict = store.admit(step.at, insist=step.insist)
             if isinstance(step.expect, float):
                 assert verdict == pytest.approx(step.expect), where
             else:

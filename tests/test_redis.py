@@ -10,10 +10,11 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
+import redis.asyncio
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient
@@ -47,7 +48,8 @@ def sync_client(url: str, store: RedisRateLimitStore, **options: Any) -> CraftCl
 
 
 def budget_keys(redis_client: redis.Redis) -> list[str]:
-    return sorted(key.decode() for key in redis_client.keys(f"{DEFAULT_PREFIX}*"))
+    found = cast(list[bytes], redis_client.keys(f"{DEFAULT_PREFIX}*"))  # pyright: ignore[reportUnknownMemberType]
+    return sorted(key.decode() for key in found)
 
 
 # The budget, shared.
@@ -152,12 +154,12 @@ def test_the_key_never_reaches_redis_and_a_request_costs_two_round_trips(
         client.me()  # the connection opened, the script loaded
         # The slow log, with no threshold, keeps every command that clients send, with its
         # arguments (and not those that scripts run).
-        redis_client.config_set("slowlog-log-slower-than", 0)
-        redis_client.slowlog_reset()
+        redis_client.config_set("slowlog-log-slower-than", 0)  # pyright: ignore[reportUnknownMemberType]
+        redis_client.slowlog_reset()  # pyright: ignore[reportUnknownMemberType]
         for _ in range(3):
             client.me()
-        logged = redis_client.slowlog_get(100)
-        redis_client.config_set("slowlog-log-slower-than", 10_000)
+        logged = redis_client.slowlog_get(100)  # pyright: ignore[reportUnknownMemberType]
+        redis_client.config_set("slowlog-log-slower-than", 10_000)  # pyright: ignore[reportUnknownMemberType]
     store.close()
     commands = [
         [part.decode() for part in entry["command"].split()]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
@@ -274,7 +276,7 @@ def test_a_slow_redis_is_bounded_by_the_socket_timeout(
     with sync_client(url, store) as client, redis.Redis.from_url(redis_url) as pauser:  # pyright: ignore[reportUnknownMemberType]
         client.me()
         # Redis answers no one (not even an UNPAUSE) for 3 s.
-        pauser.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        pauser.execute_command("CLIENT", "PAUSE", "3000", "ALL")  # pyright: ignore[reportUnknownMemberType]
         started = time.monotonic()
         assert client.me().id == "user_1"
         elapsed = time.monotonic() - started
@@ -469,3 +471,37 @@ def test_a_window_that_resets_early_or_late_costs_no_caller_a_429(
     else:
         # Late: only the requests that arrived between the announced and the real reset.
         assert windowed.refused <= 10  # seen: 2 in 3 s
+
+
+# What the store does not ask Redis for.
+
+
+def test_a_call_with_less_time_left_than_redis_may_take_does_not_ask_it(
+    api: tuple[WindowedApi, str], redis_url: str, redis_client: redis.Redis
+) -> None:
+    """A deadline shorter than the socket timeout: a slow Redis could outlast it."""
+    _, url = api
+    store = RedisRateLimitStore.from_url(redis_url, socket_timeout=0.25)
+    with sync_client(url, store) as client:
+        assert client.with_options(deadline=0.2).me().id == "user_1"
+        assert budget_keys(redis_client) == []  # not asked
+        assert client.with_options(deadline=0.3).me().id == "user_1"
+        assert len(budget_keys(redis_client)) == 1
+    store.close()
+
+
+def test_a_client_without_a_key_makes_its_token_calls(
+    api: tuple[WindowedApi, str], redis_url: str
+) -> None:
+    """A for_oauth() client has no key to name a budget by: its calls, which need none, go on
+    its in-process budget (this server has no OAuth endpoint, so the call is sent and gets a
+    404), and a call that needs a key fails as it would without the store."""
+    windowed, url = api
+    store = RedisRateLimitStore.from_url(redis_url)
+    with CraftClient.for_oauth(base_url=url, rate_limit_store=store) as client:
+        with pytest.raises(craft_sdk.NotFoundError):
+            client.oauth.refresh_token(refresh_token="r", client_id="c", client_secret="s")
+        with pytest.raises(craft_sdk.CraftError, match="made with for_oauth"):
+            client.me()
+    store.close()
+    assert sum(count.accepted for count in windowed.counts().values()) == 1
