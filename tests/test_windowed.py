@@ -176,7 +176,13 @@ def test_a_held_request_whose_client_went_away_is_dropped_quietly(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     api = WindowedApi(limit=5, window=2.0, clock=FakeClock(START).time)
-    with LoopbackServer(api) as server:
+    serving: list[threading.Thread] = []
+
+    def handler(request: SeenRequest) -> Reply:
+        serving.append(threading.current_thread())
+        return api(request)
+
+    with LoopbackServer(handler) as server:
         port = httpx.URL(server.url).port
         assert port is not None
         with socket.create_connection(("127.0.0.1", port)) as gone:
@@ -187,13 +193,7 @@ def test_a_held_request_whose_client_went_away_is_dropped_quietly(
             # Closed with a reset, as a killed process's socket may be: the answer cannot go.
             gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         api.release_held()
-        deadline = time.monotonic() + 5
-        while serving_threads() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert serving_threads() == []
+        [thread] = serving
+        thread.join(timeout=5)
+        assert not thread.is_alive()
     assert capsys.readouterr().err == ""  # no traceback of a broken pipe
-
-
-def serving_threads() -> list[threading.Thread]:
-    """The LoopbackServer's threads that serve a connection."""
-    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
