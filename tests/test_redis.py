@@ -197,7 +197,7 @@ def test_the_key_never_reaches_redis_and_a_request_costs_two_round_trips(
 def test_the_keys_expire_after_their_window(
     api: tuple[WindowedApi, str], redis_url: str, redis_client: redis.Redis
 ) -> None:
-    _, url = api
+    windowed, url = api
     store = RedisRateLimitStore.from_url(redis_url)
     with sync_client(url, store) as client:
         client.me()
@@ -502,7 +502,7 @@ def test_a_client_without_a_key_makes_its_token_calls(
     """A for_oauth() client has no key to name a budget by: its calls, which need none, go on
     its in-process budget (this server has no OAuth endpoint, so the call is sent and gets a
     404), and a call that needs a key fails as it would without the store."""
-    _, url = api
+    windowed, url = api
     store = RedisRateLimitStore.from_url(redis_url)
     with CraftClient.for_oauth(base_url=url, rate_limit_store=store) as client:
         with pytest.raises(craft_sdk.NotFoundError):
