@@ -29,12 +29,22 @@ from .windowed import WindowedApi
 KEY = "craft_live_fleet_secret_0123456789"
 
 
-@pytest.fixture
-def api() -> Iterator[tuple[WindowedApi, str]]:
-    """A server that allows 3 requests per 60-second window (none of these tests waits one out)."""
-    windowed = WindowedApi(limit=3, window=60.0)
+def serve(limit: int) -> Iterator[tuple[WindowedApi, str]]:
+    windowed = WindowedApi(limit=limit, window=60.0)
     with LoopbackServer(windowed) as server:
         yield windowed, server.url
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[WindowedApi, str]]:
+    """A server that allows 1000 requests per 60-second window: more than any test sends."""
+    yield from serve(limit=1000)
+
+
+@pytest.fixture
+def tight_api() -> Iterator[tuple[WindowedApi, str]]:
+    """A server that allows 3 requests per 60-second window (no test waits one out)."""
+    yield from serve(limit=3)
 
 
 @pytest.fixture
@@ -57,11 +67,11 @@ def budget_keys(redis_client: redis.Redis) -> list[str]:
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_clients_on_one_store_share_one_budget(
-    flavour: str, api: tuple[WindowedApi, str], redis_url: str
+    flavour: str, tight_api: tuple[WindowedApi, str], redis_url: str
 ) -> None:
     """Two clients that share nothing but the store (as two processes would) spend one budget:
     the fourth request of the window is held back, not sent for a 429."""
-    windowed, url = api
+    windowed, url = tight_api
     store = RedisRateLimitStore.from_url(redis_url)
     # A wait for the reset longer than this raises at once, without sending: no real sleeping.
     options: dict[str, Any] = {"api_key": KEY, "base_url": url, "max_retry_wait": 0.001}
@@ -97,9 +107,9 @@ def test_clients_on_one_store_share_one_budget(
     store.close()
 
 
-def test_without_the_store_two_clients_overspend(api: tuple[WindowedApi, str]) -> None:
+def test_without_the_store_two_clients_overspend(tight_api: tuple[WindowedApi, str]) -> None:
     """The control for the test above: each client alone keeps its own budget."""
-    windowed, url = api
+    windowed, url = tight_api
     with (
         CraftClient(api_key=KEY, base_url=url, max_retries=0) as first,
         CraftClient(api_key=KEY, base_url=url, max_retries=0) as second,
@@ -126,9 +136,9 @@ def test_other_keys_and_base_urls_have_budgets_of_their_own(
 
 
 def test_the_client_reports_the_fleets_rate_limit(
-    api: tuple[WindowedApi, str], redis_url: str
+    tight_api: tuple[WindowedApi, str], redis_url: str
 ) -> None:
-    _, url = api
+    _, url = tight_api
     store = RedisRateLimitStore.from_url(redis_url)
     with sync_client(url, store) as first, sync_client(url, store) as second:
         first.me()
@@ -147,8 +157,7 @@ def test_the_client_reports_the_fleets_rate_limit(
 def test_the_key_never_reaches_redis_and_a_request_costs_two_round_trips(
     api: tuple[WindowedApi, str], redis_url: str, redis_client: redis.Redis
 ) -> None:
-    windowed, url = api
-    windowed.limit = 1000
+    _, url = api
     store = RedisRateLimitStore.from_url(redis_url, prefix="myapp:craft:")
     with sync_client(url, store) as client:
         client.me()  # the connection opened, the script loaded
@@ -221,8 +230,7 @@ def test_redis_stopped_mid_run_then_restarted(
 ) -> None:
     """Stopped: every call still succeeds, on the in-process budget, with one warning in all.
     Restarted: the store is used again once `RETRY_REDIS_AFTER` has passed."""
-    windowed, url = api
-    windowed.limit = 1000
+    _, url = api
     clock = FakeClock(time.time())  # the retry interval is on the client's clock
     store = RedisRateLimitStore.from_url(redis_url)
     seen: dict[str, Any] = {}
@@ -275,13 +283,13 @@ def test_a_slow_redis_is_bounded_by_the_socket_timeout(
     store = RedisRateLimitStore.from_url(redis_url, socket_timeout=0.2)
     with sync_client(url, store) as client, redis.Redis.from_url(redis_url) as pauser:  # pyright: ignore[reportUnknownMemberType]
         client.me()
-        # Redis answers no one (not even an UNPAUSE) for 3 s.
-        pauser.execute_command("CLIENT", "PAUSE", "3000", "ALL")  # pyright: ignore[reportUnknownMemberType]
+        # Redis answers no one (not even an UNPAUSE) for 2 s.
+        pauser.execute_command("CLIENT", "PAUSE", "2000", "ALL")  # pyright: ignore[reportUnknownMemberType]
         started = time.monotonic()
         assert client.me().id == "user_1"
         elapsed = time.monotonic() - started
     store.close()
-    assert elapsed < 2  # the socket timeout (0.2 s), not the 3 s pause
+    assert elapsed < 1.5  # the socket timeout (0.2 s), not the 2 s pause
     [warning] = redis_warnings(caplog)
     assert "Timeout" in warning
 
@@ -307,8 +315,7 @@ def test_garbage_under_the_keys_is_recovered(
     redis_client: redis.Redis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    windowed, url = api
-    windowed.limit = 1000
+    _, url = api
     store = RedisRateLimitStore.from_url(redis_url)
     with sync_client(url, store, max_retry_wait=0.001) as client:
         client.me()
@@ -363,11 +370,11 @@ class SkewedClock(SystemClock):
 
 
 def test_clocks_minutes_apart_see_the_same_budget(
-    api: tuple[WindowedApi, str], redis_url: str
+    tight_api: tuple[WindowedApi, str], redis_url: str
 ) -> None:
     """Two processes whose clocks differ by 10 minutes, and from the server's: the wait for the
     reset is the same for both, measured by Redis from the answers' Date."""
-    _, url = api
+    _, url = tight_api
     store = RedisRateLimitStore.from_url(redis_url)
     waits: list[float] = []
     with (
@@ -417,8 +424,7 @@ def test_one_store_serves_clients_on_successive_event_loops(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Each async client opens its own connections on its loop, and closes them."""
-    windowed, url = api
-    windowed.limit = 1000
+    _, url = api
     store = RedisRateLimitStore.from_url(redis_url)
 
     async def main() -> None:
