@@ -88,7 +88,14 @@ if verb == "admit" then
     elseif reset_at == nil then
       verdict = in_flight == 0 and "go" or "0"
     else
-      verdict = text(reset_at - now)
+      local wait = reset_at - now
+      if in_flight > 0 then
+        -- A killed process's leases hold budget until they expire: count again then at the
+        -- latest.
+        local first = redis.call("ZRANGE", leases_key, 0, 0, "WITHSCORES")
+        wait = math.min(wait, math.max(tonumber(first[2]) - now, 0))
+      end
+      verdict = text(wait)
     end
   end
   if verdict == "0" and ARGV[5] == "1" then

@@ -190,7 +190,12 @@ _NOTHING_SEEN: Final = Observation(None, None, None, None, None)
 
 
 def admit(
-    window: Window, in_flight: int, now: float, *, insist: bool = False
+    window: Window,
+    in_flight: int,
+    now: float,
+    *,
+    insist: bool = False,
+    first_lease_ends: float | None = None,
 ) -> tuple[Window, float | None]:
     """May a request go now, with `in_flight` others sent and not yet answered?
 
@@ -201,10 +206,18 @@ def admit(
     `insist`: the request has waited `ANSWERS_PATIENCE` for those answers already, and goes
     without them. An answer can depend on another request of the same program (a webhook
     handler of the emulator calling the API, an httpx event hook): waiting for it forever
-    would be a deadlock. A wait for the reset is never cut short.
+    would be a deadlock. A wait for the reset is never cut short by it.
+
+    `first_lease_ends`: in a shared store, when the first lease in flight expires. A process
+    killed mid-request leaves its leases behind until then, so a wait for the reset while the
+    budget is held by requests in flight ends then at the latest, to count again.
     """
     window, verdict = _admit(window, in_flight, now)
-    return window, None if insist and verdict == 0.0 else verdict
+    if verdict and in_flight and first_lease_ends is not None:
+        verdict = min(verdict, max(first_lease_ends - now, 0.0))
+    if verdict == 0.0 and insist:
+        return window, None
+    return window, verdict
 
 
 def _admit(window: Window, in_flight: int, now: float) -> tuple[Window, float | None]:
