@@ -181,16 +181,7 @@ class RedisRateLimitStore(RateLimitStore):
         fallback: RateLimitGate,
         asynchronous: bool,
     ) -> Gate:
-        """The gate of one client on this store; the clients call it, you need not.
-
-        Args:
-            api_key: Reveals the client's key; the budget is named by a digest of it.
-            base_url: The client's base URL.
-            fallback: The client's in-process gate, used while Redis does not answer.
-            asynchronous: Whether the gate serves `AsyncCraftClient`.
-
-        Returns:
-            The gate.
+        """The gate of one client on this store (see `RateLimitStore.gate_for`).
 
         Raises:
             TypeError: The store wraps a sync client and the gate is for an async one, or the
@@ -243,12 +234,12 @@ class RedisRateLimitStore(RateLimitStore):
 
 
 @functools.lru_cache(maxsize=16)
-def _budget_keys(api_key: str, *, prefix: str, base_url: str) -> list[str]:
+def _budget_keys(api_key: str, *, prefix: str, base_url: str) -> tuple[str, str]:
     """The Redis keys of one budget: the window and the leases, in one hash slot (the braces) so
     that a script may use both on a Redis Cluster. Cached: a client reveals the same key for
     every request, and hashing costs more than the lookup."""
     digest = hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
-    return [f"{prefix}{{{digest}}}", f"{prefix}{{{digest}}}:leases"]
+    return f"{prefix}{{{digest}}}", f"{prefix}{{{digest}}}:leases"
 
 
 class _RedisGate:
@@ -264,7 +255,7 @@ class _RedisGate:
         client: AnyRedis,
         *,
         owned: bool,
-        budget: Callable[[str], list[str]],
+        budget: Callable[[str], tuple[str, str]],
         api_key: Callable[[], str],
         fallback: RateLimitGate,
     ) -> None:
@@ -279,7 +270,10 @@ class _RedisGate:
         self._health = _Health(fallback.clock)
         # How long Redis may keep a request waiting: a call with less time left than this
         # before its deadline does not ask it.
-        connection = cast(Mapping[str, object], client.get_connection_kwargs())
+        connection = cast(
+            Mapping[str, object],
+            client.get_connection_kwargs(),  # pyright: ignore[reportUnknownMemberType]
+        )
         timeout = connection.get("socket_timeout")
         self._slowest_answer = timeout if isinstance(timeout, (int, float)) else None
         # Unique across the fleet: a random part for the gate, a counter for the request.
@@ -411,7 +405,7 @@ class _RedisLease(Lease):
 
     __slots__ = ("keys", "name")
 
-    def __init__(self, name: str, keys: list[str]) -> None:
+    def __init__(self, name: str, keys: tuple[str, str]) -> None:
         self.name = name
         self.keys = keys
 
