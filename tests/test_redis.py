@@ -277,19 +277,20 @@ def test_redis_stopped_mid_run_then_restarted(
 
 
 def test_a_slow_redis_is_bounded_by_the_socket_timeout(
-    api: tuple[WindowedApi, str], redis_url: str, caplog: pytest.LogCaptureFixture
+    api: tuple[WindowedApi, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     _, url = api
-    store = RedisRateLimitStore.from_url(redis_url, socket_timeout=0.2)
-    with sync_client(url, store) as client, redis.Redis.from_url(redis_url) as pauser:  # pyright: ignore[reportUnknownMemberType]
-        client.me()
-        # Redis answers no one (not even an UNPAUSE) for 2 s.
-        pauser.execute_command("CLIENT", "PAUSE", "2000", "ALL")  # pyright: ignore[reportUnknownMemberType]
-        started = time.monotonic()
-        assert client.me().id == "user_1"
-        elapsed = time.monotonic() - started
-    store.close()
-    assert elapsed < 1.5  # the socket timeout (0.2 s), not the 2 s pause
+    # A Redis of its own, stopped at the end: a paused one answers no one, not even an UNPAUSE.
+    with RedisServer() as slow, slow.client() as pauser:
+        store = RedisRateLimitStore.from_url(slow.url, socket_timeout=0.2)
+        with sync_client(url, store) as client:
+            client.me()
+            pauser.execute_command("CLIENT", "PAUSE", "10000", "ALL")  # pyright: ignore[reportUnknownMemberType]
+            started = time.monotonic()
+            assert client.me().id == "user_1"
+            elapsed = time.monotonic() - started
+        store.close()
+    assert elapsed < 5  # the socket timeout (0.2 s), not the 10 s pause
     [warning] = redis_warnings(caplog)
     assert "Timeout" in warning
 
@@ -447,13 +448,13 @@ def test_a_window_that_resets_early_or_late_costs_no_caller_a_429(
     """The server's real reset comes half a second before (early) or after (late) the one it
     announces. Early: requests wait a little longer than needed. Late: the first requests after
     the announced reset get 429s, whose wait holds back the whole budget; their retries go
-    through. Either way, 8 threads calling for 3 s see no RateLimitError."""
+    through. Either way, 8 threads calling for 2.5 s see no RateLimitError."""
     windowed = WindowedApi(limit=10, window=2.0, reset_offset=reset_offset)
     store = RedisRateLimitStore.from_url(redis_url)
     errors: list[BaseException] = []
     calls = [0]
     with LoopbackServer(windowed) as server, sync_client(server.url, store) as client:
-        ends = time.monotonic() + 3.0
+        ends = time.monotonic() + 2.5
 
         def caller() -> None:
             while time.monotonic() < ends:

@@ -3,7 +3,8 @@ no 429 reaches a caller and the server refuses almost nothing while the fleet st
 the server allows; without it, the same fleet overspends. And a worker killed with requests in
 flight gives its share back within the lease time.
 
-Real processes, real time (a 2-second window), a real redis-server: about 40 s in all.
+Real processes, real time (a 2-second window, two of them a run), a real redis-server: about
+30 s in all.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def summary(result: FleetResult) -> str:
 def test_a_fleet_sharing_the_store_spends_the_budget_without_429s(
     redis_url: str, flavour: Literal["sync", "async"], callers: int
 ) -> None:
-    fleet = Fleet(processes=8, callers=callers, flavour=flavour, limit=40, window=2.0)
+    fleet = Fleet(
+        processes=8, callers=callers, flavour=flavour, limit=40, window=2.0, whole_windows=2
+    )
     result = run_fleet(fleet, redis_url=redis_url)
     assert result.caller_429s == 0, summary(result)
     assert result.other_errors == {}, summary(result)
@@ -60,7 +63,7 @@ def test_without_the_store_the_same_fleet_overspends() -> None:
     # The control, which proves the harness sees overspending: each process keeps its own
     # budget, so at each reset all eight spend it (30 to 60 refusals on this machine; the more
     # loaded the machine, the less the processes keep in step, and the fewer).
-    fleet = Fleet(processes=8, callers=8, flavour="sync", limit=40, window=2.0)
+    fleet = Fleet(processes=8, callers=8, flavour="sync", limit=40, window=2.0, whole_windows=2)
     result = run_fleet(fleet)
     assert result.server_refusals > 2 * STORE_REFUSALS_BOUND, summary(result)
 
