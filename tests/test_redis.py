@@ -512,3 +512,43 @@ def test_a_client_without_a_key_makes_its_token_calls(
             client.me()
     store.close()
     assert sum(count.accepted for count in windowed.counts().values()) == 1
+
+
+def test_redis_stopped_under_many_threads_warns_once(
+    api: tuple[WindowedApi, str],
+    redis_url: str,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """16 threads calling while Redis goes away: every call succeeds, and the process logs one
+    warning, not one per thread or request."""
+    _, url = api
+    store = RedisRateLimitStore.from_url(redis_url)
+    failures: list[BaseException] = []
+    done = [0]
+    lock = threading.Lock()
+    with sync_client(url, store) as client:
+        client.me()
+        redis_server.stop()
+        barrier = threading.Barrier(16)
+
+        def caller() -> None:
+            barrier.wait(timeout=5)
+            for _ in range(10):
+                try:
+                    client.me()
+                except craft_sdk.CraftError as error:
+                    failures.append(error)
+                    return
+                with lock:
+                    done[0] += 1
+
+        threads = [threading.Thread(target=caller) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    store.close()
+    assert failures == []
+    assert done[0] == 160
+    assert len(redis_warnings(caplog)) == 1
