@@ -381,7 +381,7 @@ class CraftClient(_BaseClient[httpx.Client]):
             a larger one raises `ResponseTooLargeError`. Defaults to 10 MiB. `files.download`
             streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
-            `craft_sdk.testing.FakeClock()` so that no wait is real.
+            `craft_sdk.testing.FakeClock()` so that no wait for a time is real.
         rate_limit_store: Where the rate-limit budget is kept, for a key that several
             processes share: `craft_sdk.redis.RedisRateLimitStore`. Without it, each client
             keeps its own (shared with its `with_options` copies, threads and tasks).
@@ -679,7 +679,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             a larger one raises `ResponseTooLargeError`. Defaults to 10 MiB. `files.download`
             streams to disk and is not limited.
         clock: Where the client reads the time and sleeps; tests pass
-            `craft_sdk.testing.FakeClock()` so that no wait is real.
+            `craft_sdk.testing.FakeClock()` so that no wait for a time is real.
         rate_limit_store: Where the rate-limit budget is kept, for a key that several
             processes share: `craft_sdk.redis.RedisRateLimitStore`. Without it, each client
             keeps its own (shared with its `with_options` copies, threads and tasks).
