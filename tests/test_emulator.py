@@ -12,6 +12,7 @@ import asyncio
 import errno
 import http.client
 import json
+import logging
 import os
 import re
 import signal
@@ -1316,23 +1317,49 @@ def test_serve_on_ipv6_loopback(emu: CraftEmulator) -> None:
 # ---- python -m craft_sdk.testing ------------------------------------------------------------
 
 
-def test_the_command_line_emulator() -> None:
+def abort_mid_upload(host: str, port: int) -> None:
+    """A client that starts uploading a file, then gives up: its socket closes with a reset."""
+    with socket.create_connection((host, port), timeout=5) as raw:
+        raw.sendall(
+            b"PUT /v1/projects/proj_x/files/big.bin HTTP/1.1\r\nHost: emulator\r\n"
+            b"Authorization: Bearer test_key\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 1000
+        )
+        # Linger 0: close() resets the connection instead of ending it in order.
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, (1).to_bytes(4, "little") * 2)
+
+
+def test_the_command_line_emulator(tmp_path: Any) -> None:
     command = [sys.executable, "-m", "craft_sdk.testing", "--port", "0", "--rate-limit", "50"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(30, process.kill)  # bounds the wait for the first line
+    watchdog = threading.Timer(30, process.kill)  # bounds the wait for the first lines
     watchdog.start()
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.fullmatch(
-            r"Craft emulator on (http://127\.0\.0\.1:\d+/v1)  \(API key: test_key\)\n", line
-        )
-        assert match, line
-        with CraftClient(api_key="test_key", base_url=match[1], max_retries=0) as client:
+        printed = "".join(process.stdout.readline() for _ in range(3))
+        assert re.fullmatch(
+            r"# Craft emulator on http://127\.0\.0\.1:\d+/v1 \(in memory; Ctrl-C stops it\)\. "
+            r"In another shell:\n"
+            r"export CRAFT_BASE_URL=http://127\.0\.0\.1:\d+/v1\nexport CRAFT_API_KEY=test_key\n",
+            printed,
+        ), printed
+        # What it printed is shell, as it is: a shell that sources it has the two variables.
+        (tmp_path / "craft.env").write_text(printed)
+        sourced = subprocess.run(
+            ["sh", "-c", '. ./craft.env && printf "%s %s" "$CRAFT_BASE_URL" "$CRAFT_API_KEY"'],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        base_url, api_key = sourced.split(" ")
+        with CraftClient(api_key=api_key, base_url=base_url, max_retries=0) as client:
             assert client.me().id == "user_emulator"
             assert client.projects.create(name="From a shell").name == "From a shell"
             assert client.rate_limit is not None
             assert client.rate_limit.limit == 50
+            port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+            abort_mid_upload("127.0.0.1", port)
+            assert client.me().id == "user_emulator"  # the server goes on
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
     finally:
@@ -1342,6 +1369,29 @@ def test_the_command_line_emulator() -> None:
             process.communicate()
     assert process.returncode == 0
     assert "Traceback" not in stderr
+    [note] = stderr.splitlines()  # the client that went away, in one line
+    assert "went away mid-request" in note
+
+
+def test_a_client_that_goes_away_costs_one_quiet_line(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO, logger="craft_sdk.testing")
+    emulator = CraftEmulator(api_key="test_key")
+    with emulator.serve() as server:
+        host, port = server.url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+        abort_mid_upload(host, int(port))
+        deadline = threading.Event()
+        for _ in range(100):  # the server thread notices the reset on its own time
+            if caplog.records:
+                break
+            deadline.wait(0.05)
+        with CraftClient(api_key="test_key", base_url=server.url) as client:
+            assert client.me().id == "user_emulator"
+    [record] = caplog.records
+    assert record.levelno == logging.INFO
+    assert "went away mid-request" in record.getMessage()
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_the_command_line_refuses_a_public_host(capsys: pytest.CaptureFixture[str]) -> None:

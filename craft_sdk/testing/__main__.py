@@ -2,13 +2,17 @@
 
     python -m craft_sdk.testing [--port 8787] [--host 127.0.0.1] [--rate-limit N] [--api-key KEY]
 
-Point any client at the URL it prints (`CRAFT_BASE_URL`, and the key as `CRAFT_API_KEY`). The
-state lives in memory and is gone when the process ends (Ctrl-C).
+What it prints is shell: a comment, then `export CRAFT_BASE_URL=...` and `export CRAFT_API_KEY=...`,
+to paste into another shell, or to source from a file it was sent to. The state lives in memory
+and is gone when the process ends (Ctrl-C). A client that goes away mid-request costs one line
+on stderr, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shlex
 import signal
 import sys
 import threading
@@ -44,7 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt  # SIGTERM ends the process as cleanly as Ctrl-C does
 
     signal.signal(signal.SIGTERM, stop)
-    sys.stdout.write(f"Craft emulator on {server.url}  (API key: {emulator.api_key})\n")
+    # The server's own notes (a client that went away) as single lines on stderr.
+    notes = logging.getLogger("craft_sdk.testing")
+    notes.addHandler(logging.StreamHandler(sys.stderr))
+    notes.setLevel(logging.INFO)
+    sys.stdout.write(startup_lines(server.url, emulator.api_key))
     sys.stdout.flush()
     try:
         threading.Event().wait()  # the server runs in its own thread; wait for a signal
@@ -53,6 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.close()
     return 0
+
+
+def startup_lines(url: str, api_key: str) -> str:
+    """What the command prints once it listens: valid shell, so that it can be pasted or sourced
+    as it is."""
+    return (
+        f"# Craft emulator on {url} (in memory; Ctrl-C stops it). In another shell:\n"
+        f"export CRAFT_BASE_URL={shlex.quote(url)}\n"
+        f"export CRAFT_API_KEY={shlex.quote(api_key)}\n"
+    )
 
 
 if __name__ == "__main__":

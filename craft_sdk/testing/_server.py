@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,6 +31,10 @@ _HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer"}
 )
 _MAX_LINE: Final = 65536
+# The errors of a client that went away (it gave up mid-transfer, or was killed): its business,
+# not the server's, so one line at INFO instead of socketserver's traceback on stderr.
+_CLIENT_GONE: Final = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+logger = logging.getLogger("craft_sdk.testing")
 _INTERNAL_ERROR: Final = (
     b'{"success":false,"error":{"code":"INTERNAL_ERROR","message":"The emulator failed."}}'
 )
@@ -141,6 +147,17 @@ class _Server(ThreadingHTTPServer):
             else:
                 self._connections.discard(connection)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, _CLIENT_GONE):
+            logger.info(
+                "Craft emulator: the client at %s went away mid-request (%s)",
+                _address(client_address),
+                type(error).__name__,
+            )
+            return
+        super().handle_error(request, client_address)  # a fault of the emulator's: traceback
+
     def close_connections(self) -> None:
         """Wake every handler thread blocked on a kept-alive connection, so that it ends."""
         with self._connections_lock:
@@ -242,6 +259,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the CLI read `emulator.requests` instead
+
+
+def _address(client_address: object) -> str:
+    """`host:port` of a client's (host, port, ...) address."""
+    if isinstance(client_address, tuple):
+        parts = cast(tuple[object, ...], client_address)
+        return ":".join(str(part) for part in parts[:2])
+    return str(client_address)
 
 
 __all__ = ["EmulatorServer", "loopback_address"]
