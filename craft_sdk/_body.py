@@ -199,15 +199,12 @@ class Download:
             raise
 
     def commit(self) -> None:
-        """The body is complete: put it in place (on failure, the temporary file is removed)."""
+        """The body is complete: put it in place. Should that fail, the temporary file stays
+        for `abort`, which `files.download` calls whatever ended the call."""
         if self._part is not None and self._path is not None:
             part, name = self._part
-            try:
-                part.close()
-                os.replace(name, self._path)
-            except BaseException:
-                self.abort()
-                raise
+            part.close()
+            os.replace(name, self._path)
             self._part = None
         elif self._file is not None:
             self._file.flush()

@@ -41,7 +41,7 @@ from ._flow import Flow, Sleep
 from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import (
-    ANSWERS_PATIENCE,
+    Admission,
     Gate,
     Lease,
     RateLimit,
@@ -308,6 +308,9 @@ class _BaseClient(Generic[HttpClientT]):
             base_path=self._config.base_url.raw_path.decode("ascii"),
         )
 
+    def _admission(self, deadline: Deadline) -> Admission:
+        return Admission(max_wait=self._config.max_retry_wait, deadline=deadline, clock=self._clock)
+
     def _request(self, call: Call[Any], deadline: Deadline) -> httpx.Request:
         if self._http.is_closed:
             raise CraftError(f"This {type(self).__name__} is closed; create a new client.")
@@ -547,20 +550,10 @@ class CraftClient(_BaseClient[httpx.Client]):
 
     def _admit(self, deadline: Deadline) -> Lease:
         """Wait until the rate limit lets a request go; `_gate.release` gives its place back."""
-        waited_for_answers = 0.0
-        while True:
-            admitted = self._gate.acquire(
-                max_wait=self._config.max_retry_wait,
-                deadline_left=deadline.remaining(),
-                insist=waited_for_answers >= ANSWERS_PATIENCE,
-            )
-            if isinstance(admitted, Lease):
-                return admitted
-            if admitted.for_answers:  # answers arrive in real time, whatever the clock
-                SYSTEM_CLOCK.sleep(admitted.seconds)
-                waited_for_answers += admitted.seconds
-            else:
-                self._clock.sleep(admitted.seconds)
+        admission = self._admission(deadline)
+        while not isinstance(admitted := self._gate.acquire(admission), Lease):
+            admission.sleeper(admitted).sleep(admitted.seconds)
+        return admitted
 
     def _attempt(self, call: Call[T], deadline: Deadline) -> T:
         lease = self._admit(deadline)
@@ -843,20 +836,10 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     async def _admit(self, deadline: Deadline) -> Lease:
         """Wait until the rate limit lets a request go (see `CraftClient._admit`)."""
-        waited_for_answers = 0.0
-        while True:
-            admitted = await self._gate.aacquire(
-                max_wait=self._config.max_retry_wait,
-                deadline_left=deadline.remaining(),
-                insist=waited_for_answers >= ANSWERS_PATIENCE,
-            )
-            if isinstance(admitted, Lease):
-                return admitted
-            if admitted.for_answers:  # answers arrive in real time, whatever the clock
-                await SYSTEM_CLOCK.asleep(admitted.seconds)
-                waited_for_answers += admitted.seconds
-            else:
-                await self._clock.asleep(admitted.seconds)
+        admission = self._admission(deadline)
+        while not isinstance(admitted := await self._gate.aacquire(admission), Lease):
+            await admission.sleeper(admitted).asleep(admitted.seconds)
+        return admitted
 
     async def _attempt(self, call: Call[T], deadline: Deadline) -> T:
         lease = await self._admit(deadline)

@@ -80,7 +80,7 @@ class Deadline:
     def __init__(
         self, seconds: float | None, clock: Clock, *, renewed_by_progress: bool = False
     ) -> None:
-        self.seconds = seconds
+        self.seconds: float | None = seconds
         self._clock = clock
         self._started = clock.monotonic()
         self._at = None if seconds is None else self._started + seconds

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Final, NamedTuple, Protocol
 
-from ._clock import Clock
+from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._errors import RateLimitError
 from ._types import public
 
@@ -106,7 +106,7 @@ class Window(NamedTuple):
     """What a store keeps about one key's budget: the state the rules below act on.
 
     The in-process gate keeps one in memory; the Redis store keeps the same fields in a hash, and
-    its Lua scripts (craft_sdk/_redis_scripts.py) apply these rules to them. The shared test
+    its Lua script (craft_sdk/_rate_limit.lua) applies these rules to them. The shared test
     vectors in tests/test_rate_limit_rules.py hold both to the same answers.
     """
 
@@ -126,8 +126,7 @@ class Window(NamedTuple):
     def rate_limit(self) -> RateLimit | None:
         if self.limit is None and self.remaining is None and self.reset is None:
             return None
-        reset_at = None if self.reset is None else datetime.fromtimestamp(self.reset, timezone.utc)
-        return RateLimit(limit=self.limit, remaining=self.remaining, reset_at=reset_at)
+        return _rate_limit(self.limit, self.remaining, self.reset)
 
 
 class Observation(NamedTuple):
@@ -170,8 +169,7 @@ class Observation(NamedTuple):
 
     @property
     def rate_limit(self) -> RateLimit:
-        reset_at = None if self.reset is None else datetime.fromtimestamp(self.reset, timezone.utc)
-        return RateLimit(limit=self.limit, remaining=self.remaining, reset_at=reset_at)
+        return _rate_limit(self.limit, self.remaining, self.reset)
 
     def wait(self, wall_now: float) -> float | None:
         """Seconds from now to the reset, measured on the server's clock when it sent its `Date`
@@ -183,6 +181,11 @@ class Observation(NamedTuple):
 
 
 _NOTHING_SEEN: Final = Observation(None, None, None, None, None)
+
+
+def _rate_limit(limit: int | None, remaining: int | None, reset: float | None) -> RateLimit:
+    reset_at = None if reset is None else datetime.fromtimestamp(reset, timezone.utc)
+    return RateLimit(limit=limit, remaining=remaining, reset_at=reset_at)
 
 
 # The rules. Each store applies them under its own atomicity: a lock in process, a Lua script in
@@ -279,16 +282,61 @@ class Wait(NamedTuple):
 POLL: Final = Wait(IN_FLIGHT_POLL, for_answers=True)
 
 
-def pace(
-    until_reset: float, *, max_wait: float, deadline_left: float | None, jitter: float
-) -> Wait:
+class Admission:
+    """One request's turn at the gate, which both clients' `_admit` loops share: what it asks
+    the gate with, and which clock each of its waits is slept on.
+
+    Args:
+        max_wait: The longest wait for the reset the request takes (`max_retry_wait`).
+        deadline: The call's deadline, which no wait for the reset may pass; None for none.
+        clock: The client's clock, which a wait for the reset is slept on.
+        waited_for_answers: Seconds the request has already waited for the answers of
+            requests in flight (the tests' vectors set it; a request starts at 0).
+    """
+
+    __slots__ = ("_clock", "_deadline", "_waited_for_answers", "max_wait")
+
+    def __init__(
+        self,
+        *,
+        max_wait: float,
+        deadline: Deadline | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        waited_for_answers: float = 0.0,
+    ) -> None:
+        self.max_wait: float = max_wait
+        self._deadline = deadline
+        self._clock = clock
+        self._waited_for_answers = waited_for_answers
+
+    def deadline_left(self) -> float | None:
+        """Seconds left before the call's deadline, or None when it has none."""
+        return None if self._deadline is None else self._deadline.remaining()
+
+    @property
+    def insist(self) -> bool:
+        """Whether the request has waited `ANSWERS_PATIENCE` for answers (see `admit`)."""
+        return self._waited_for_answers >= ANSWERS_PATIENCE
+
+    def sleeper(self, wait: Wait) -> Clock:
+        """The clock to sleep `wait` on: the real one for a wait for answers, which arrive in
+        real time whatever the client's clock (and which counts toward `insist`); the client's
+        for a wait for the reset."""
+        if wait.for_answers:
+            self._waited_for_answers += wait.seconds
+            return SYSTEM_CLOCK
+        return self._clock
+
+
+def pace(until_reset: float, admission: Admission, *, jitter: float) -> Wait:
     """How long a request that `admit` held back sleeps before asking again.
 
-    Raises `RateLimitError` (nothing sent) when the reset is further off than `max_wait` or than
-    the time left before the call's deadline.
+    Raises `RateLimitError` (nothing sent) when the reset is further off than the admission's
+    `max_wait` or than the time left before the call's deadline.
     """
     if until_reset == 0.0:
         return POLL
+    max_wait, deadline_left = admission.max_wait, admission.deadline_left()
     if until_reset > max_wait or (deadline_left is not None and until_reset > deadline_left):
         raise RateLimitError(
             f"The rate limit is used up for {until_reset:.1f} s more; the request was not "
@@ -319,16 +367,11 @@ class Gate(Protocol):
     @property
     def last(self) -> RateLimit | None: ...
 
-    def acquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait:
-        """A lease when the request may go, else how long to sleep before asking again
-        (`insist`: see `admit`)."""
+    def acquire(self, admission: Admission) -> Lease | Wait:
+        """A lease when the request may go, else how long to sleep before asking again."""
         ...
 
-    async def aacquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait: ...
+    async def aacquire(self, admission: Admission) -> Lease | Wait: ...
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
         """Give the lease back, taking in what the answer (if any) said about the limit."""
@@ -400,23 +443,19 @@ class RateLimitGate:
         """A fraction in [0, 1) of `RESET_JITTER` to add to a wait for the reset."""
         return self._rng()
 
-    def acquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait:
+    def acquire(self, admission: Admission) -> Lease | Wait:
         now = self._clock.monotonic()
         with self._lock:
-            self._window, until_reset = admit(self._window, self._in_flight, now, insist=insist)
+            self._window, until_reset = admit(
+                self._window, self._in_flight, now, insist=admission.insist
+            )
             if until_reset is None:
                 self._in_flight += 1
                 return IN_PROCESS
-        return pace(
-            until_reset, max_wait=max_wait, deadline_left=deadline_left, jitter=self.jitter()
-        )
+        return pace(until_reset, admission, jitter=self.jitter())
 
-    async def aacquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait:
-        return self.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
+    async def aacquire(self, admission: Admission) -> Lease | Wait:
+        return self.acquire(admission)
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
         seen = None if headers is None else Observation.read(headers, status)

@@ -124,7 +124,7 @@ class _ThreadSlot:
     def __enter__(self) -> None:
         wait = _pool_timeout(self._request)
         if not self._semaphore.acquire(timeout=wait):
-            raise _no_free_connection(self._request, wait)
+            raise _no_free_connection(self._request)
 
     def __exit__(self, *exc_info: object) -> None:
         self._semaphore.release()
@@ -147,7 +147,7 @@ class _TaskSlot:
         try:
             await asyncio.wait_for(self._semaphore.acquire(), wait)
         except asyncio.TimeoutError:
-            raise _no_free_connection(self._request, wait) from None
+            raise _no_free_connection(self._request) from None
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._semaphore.release()
@@ -158,11 +158,10 @@ def _pool_timeout(request: httpx.Request) -> float | None:
     return timeouts.get("pool")
 
 
-def _no_free_connection(request: httpx.Request, wait: float | None) -> APITimeoutError:
-    within = "" if wait is None else f" for {wait:g} s"
+def _no_free_connection(request: httpx.Request) -> APITimeoutError:
+    """Our own pool timeout (`ConnectionSlots`), worded as httpx's is."""
     return APITimeoutError(
-        f"{describe_request(request)} timed out waiting for a free connection{within} "
-        "(PoolTimeout)",
+        f"{describe_request(request)} {_what_timed_out(httpx.PoolTimeout, request)}",
         may_have_succeeded=False,
     )
 
@@ -373,7 +372,7 @@ class transport_errors:
             request.headers["Authorization"] = REDACTED
         if isinstance(error, httpx.TimeoutException):
             raise APITimeoutError(
-                f"{describe_request(request)} {_what_timed_out(error, request)}",
+                f"{describe_request(request)} {_what_timed_out(type(error), request)}",
                 may_have_succeeded=not isinstance(error, _NOT_SENT),
             ) from error
         if isinstance(error, httpx.RequestError):
@@ -392,13 +391,13 @@ _TIMEOUT_PHASES: Final[dict[type[httpx.TimeoutException], tuple[str, str]]] = {
 }
 
 
-def _what_timed_out(error: httpx.TimeoutException, request: httpx.Request) -> str:
+def _what_timed_out(kind: type[httpx.TimeoutException], request: httpx.Request) -> str:
     """Which direction was slow, and for how long: `timed out sending the request body: no
     byte could be sent for 60 s (WriteTimeout)`."""
-    limit_name, waiting = _TIMEOUT_PHASES.get(type(error), ("", "waiting"))
+    limit_name, waiting = _TIMEOUT_PHASES.get(kind, ("", "waiting"))
     limit = request.extensions.get("timeout", {}).get(limit_name)
     within = "" if limit is None else f" for {limit:g} s"
-    return f"timed out {waiting}{within} ({type(error).__name__})"
+    return f"timed out {waiting}{within} ({kind.__name__})"
 
 
 def _attach(error: httpx.RequestError, request: httpx.Request) -> None:

@@ -52,6 +52,7 @@ from redis.retry import Retry
 from ._clock import Clock
 from ._errors import CraftError
 from ._rate_limit import (
+    Admission,
     Gate,
     Lease,
     Observation,
@@ -245,8 +246,8 @@ def _budget_keys(api_key: str, *, prefix: str, base_url: str) -> tuple[str, str]
 class _RedisGate:
     """A client's gate on the store: the Lua script when Redis answers, `fallback` when not.
 
-    The sync and async methods differ only in awaiting Redis; what they do before and after is
-    in the shared helpers below them.
+    The sync and async methods differ only in awaiting Redis (`_run` and `_arun`, which also
+    note its failures); what they do before and after is in the shared helpers below them.
     """
 
     def __init__(
@@ -286,40 +287,26 @@ class _RedisGate:
         """The fleet's budget as the last script saw it; the in-process one while Redis is away."""
         return self._fallback.last if self._health.down else self._window.rate_limit
 
-    def acquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait:
-        if (lease := self._new_lease(deadline_left)) is not None:
-            try:
-                reply = self._script(keys=lease.keys, args=self._admit_args(lease, insist))
-            except _REDIS_TROUBLE as error:
-                self._health.failed(error)
-            else:
-                return self._admitted(reply, lease, max_wait, deadline_left)
-        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
+    def acquire(self, admission: Admission) -> Lease | Wait:
+        lease = self._new_lease(admission)
+        if lease is not None and (
+            reply := self._run(lease.keys, self._admit_args(lease, admission))
+        ):
+            return self._admitted(reply, lease, admission)
+        return self._fallback.acquire(admission)
 
-    async def aacquire(
-        self, *, max_wait: float, deadline_left: float | None, insist: bool = False
-    ) -> Lease | Wait:
-        if (lease := self._new_lease(deadline_left)) is not None:
-            try:
-                reply = await self._script(keys=lease.keys, args=self._admit_args(lease, insist))
-            except _REDIS_TROUBLE as error:
-                self._health.failed(error)
-            else:
-                return self._admitted(reply, lease, max_wait, deadline_left)
-        return self._fallback.acquire(max_wait=max_wait, deadline_left=deadline_left, insist=insist)
+    async def aacquire(self, admission: Admission) -> Lease | Wait:
+        lease = self._new_lease(admission)
+        if lease is not None and (
+            reply := await self._arun(lease.keys, self._admit_args(lease, admission))
+        ):
+            return self._admitted(reply, lease, admission)
+        return self._fallback.acquire(admission)
 
     def release(self, lease: Lease, headers: Mapping[str, str] | None, status: int | None) -> None:
         if not isinstance(lease, _RedisLease):  # admitted in process, while Redis was away
             self._fallback.release(lease, headers, status)
-            return
-        args = self._release_args(lease.name, headers, status)
-        try:
-            reply = self._script(keys=lease.keys, args=args)
-        except _REDIS_TROUBLE as error:
-            self._health.failed(error)  # the lease expires by itself
-        else:
+        elif reply := self._run(lease.keys, self._release_args(lease, headers, status)):
             self._answered(reply)
 
     async def arelease(
@@ -327,14 +314,25 @@ class _RedisGate:
     ) -> None:
         if not isinstance(lease, _RedisLease):
             self._fallback.release(lease, headers, status)
-            return
-        args = self._release_args(lease.name, headers, status)
+        elif reply := await self._arun(lease.keys, self._release_args(lease, headers, status)):
+            self._answered(reply)
+
+    def _run(self, keys: tuple[str, str], args: list[str]) -> list[Any] | None:
+        """The script's reply, or None when Redis failed (and the failure was noted). After a
+        failed release the lease expires by itself."""
         try:
-            reply = await self._script(keys=lease.keys, args=args)
+            return cast(list[Any], self._script(keys=keys, args=args))
         except _REDIS_TROUBLE as error:
             self._health.failed(error)
-        else:
-            self._answered(reply)
+            return None
+
+    async def _arun(self, keys: tuple[str, str], args: list[str]) -> list[Any] | None:
+        """`_run` for the async client."""
+        try:
+            return cast(list[Any], await self._script(keys=keys, args=args))
+        except _REDIS_TROUBLE as error:
+            self._health.failed(error)
+            return None
 
     def close(self) -> None:
         if self._owned and isinstance(self._client, redis.Redis):
@@ -346,11 +344,11 @@ class _RedisGate:
 
     # What the sync and async methods share.
 
-    def _new_lease(self, deadline_left: float | None) -> _RedisLease | None:
+    def _new_lease(self, admission: Admission) -> _RedisLease | None:
         """A lease to ask Redis for, or None to use the in-process budget for this request."""
         if not self._health.worth_asking():
             return None
-        slowest = self._slowest_answer
+        slowest, deadline_left = self._slowest_answer, admission.deadline_left()
         if deadline_left is not None and slowest is not None and deadline_left < slowest:
             return None  # Redis could keep it waiting past its deadline
         try:
@@ -361,31 +359,24 @@ class _RedisGate:
             return None
         return _RedisLease(f"{self._lease_prefix}:{next(self._lease_numbers)}", keys)
 
-    def _admit_args(self, lease: _RedisLease, insist: bool) -> list[str]:
-        return admit_args(lease.name, self._store.lease_seconds, insist=insist)
+    def _admit_args(self, lease: _RedisLease, admission: Admission) -> list[str]:
+        return admit_args(lease.name, self._store.lease_seconds, insist=admission.insist)
 
     def _release_args(
-        self, lease: str, headers: Mapping[str, str] | None, status: int | None
+        self, lease: _RedisLease, headers: Mapping[str, str] | None, status: int | None
     ) -> list[str]:
         if headers is None:  # no answer came: nothing to learn
-            return release_args(lease, self._store.lease_seconds, None, answered=False)
+            return release_args(lease.name, self._store.lease_seconds, None, answered=False)
         seen = Observation.read(headers, status)
         # The in-process budget learns too, so that it starts informed if Redis goes away.
         self._fallback.take_in(seen)
-        return release_args(lease, self._store.lease_seconds, seen, answered=True)
+        return release_args(lease.name, self._store.lease_seconds, seen, answered=True)
 
-    def _admitted(
-        self, reply: list[Any], lease: _RedisLease, max_wait: float, deadline_left: float | None
-    ) -> Lease | Wait:
+    def _admitted(self, reply: list[Any], lease: _RedisLease, admission: Admission) -> Lease | Wait:
         verdict = self._answered(reply)
         if verdict == "go":
             return lease
-        return pace(
-            float(verdict),
-            max_wait=max_wait,
-            deadline_left=deadline_left,
-            jitter=self._fallback.jitter(),
-        )
+        return pace(float(verdict), admission, jitter=self._fallback.jitter())
 
     def _answered(self, reply: list[Any]) -> str:
         """Note the fleet's window from a script's reply, and return its verdict."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any, TypeVar, cast
@@ -148,6 +149,23 @@ PROJECT = {
     "settings": {"framework": "react", "styling": "tailwind"},
     "stats": {"files": 12, "lastEditedAt": "2024-01-16T08:00:00Z"},
 }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `condition` from a thread, failing the case after `timeout` seconds: for an event
+    another thread or process brings about in real time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.002)
+
+
+async def await_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `condition` from a task, failing the case after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.002)
 
 
 @pytest.fixture

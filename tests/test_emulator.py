@@ -41,7 +41,7 @@ from craft_sdk import (
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, pytest_plugin
 from craft_sdk.testing.__main__ import main as cli_main
 
-from .conftest import record_statuses, statuses
+from .conftest import record_statuses, statuses, wait_until
 
 pytest_plugins = ["pytester"]
 
@@ -1381,11 +1381,7 @@ def test_a_client_that_goes_away_costs_one_quiet_line(
     with emulator.serve() as server:
         host, port = server.url.removeprefix("http://").split("/")[0].rsplit(":", 1)
         abort_mid_upload(host, int(port))
-        deadline = threading.Event()
-        for _ in range(100):  # the server thread notices the reset on its own time
-            if caplog.records:
-                break
-            deadline.wait(0.05)
+        wait_until(lambda: bool(caplog.records))  # the server thread notices in its own time
         with CraftClient(api_key="test_key", base_url=server.url) as client:
             assert client.me().id == "user_emulator"
     [record] = caplog.records

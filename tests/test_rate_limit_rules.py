@@ -19,7 +19,15 @@ import pytest
 import redis
 
 from craft_sdk import RateLimit
-from craft_sdk._rate_limit import Lease, Observation, RateLimitGate, Window, admit
+from craft_sdk._rate_limit import (
+    ANSWERS_PATIENCE,
+    Admission,
+    Lease,
+    Observation,
+    RateLimitGate,
+    Window,
+    admit,
+)
 from craft_sdk.redis import _SCRIPT, admit_args, release_args
 from craft_sdk.testing import FakeClock
 
@@ -261,7 +269,8 @@ class InProcess:
 
     def admit(self, at: float, *, insist: bool) -> str | float:
         self._at(at)
-        verdict = self.gate.acquire(max_wait=math.inf, deadline_left=None, insist=insist)
+        waited = ANSWERS_PATIENCE if insist else 0.0
+        verdict = self.gate.acquire(Admission(max_wait=math.inf, waited_for_answers=waited))
         if isinstance(verdict, Lease):
             self.leases.append(verdict)
             return GO

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-import time
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ import craft_sdk
 from craft_sdk import CraftClient
 from craft_sdk.testing import FakeClock
 
-from .conftest import API_KEY, USER
+from .conftest import API_KEY, USER, wait_until
 from .loopback import LoopbackServer, Reply, SeenRequest
 from .windowed import HELD_PATH, ME_PATH, WindowedApi
 
@@ -187,9 +186,7 @@ def test_a_held_request_whose_client_went_away_is_dropped_quietly(
         assert port is not None
         with socket.create_connection(("127.0.0.1", port)) as gone:
             gone.sendall(f"GET {HELD_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            deadline = time.monotonic() + 5
-            while api.held == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)
+            wait_until(lambda: api.held == 1)
             # Closed with a reset, as a killed process's socket may be: the answer cannot go.
             gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         api.release_held()

@@ -12,7 +12,6 @@ import faulthandler
 import json
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
@@ -27,9 +26,11 @@ from craft_sdk.testing import FakeClock
 
 # tests/conftest.py's helpers, re-exported for the cases here.
 from ..conftest import BASE_URL as BASE_URL
+from ..conftest import await_until as await_until
 from ..conftest import calls_of as calls_of
 from ..conftest import failure as failure
 from ..conftest import ok as ok
+from ..conftest import wait_until as wait_until
 from ..test_secrets import reachable_text
 
 KEY = "sk_live_RELIABILITY_canary_4e9d2c7b10af"
@@ -169,19 +170,3 @@ class ScriptedClock(FakeClock):
             self.sleeping.set()
             await asyncio.Event().wait()  # until cancelled
         await super().asleep(seconds)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll `condition` from a thread, failing the case after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.002)
-
-
-async def await_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll `condition` from a task, failing the case after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.002)

@@ -18,7 +18,7 @@ import respx
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient
-from craft_sdk._rate_limit import Lease, RateLimitGate, Wait
+from craft_sdk._rate_limit import Admission, Lease, RateLimitGate, Wait
 from craft_sdk.testing import CraftEmulator, FakeClock
 
 from .conftest import (
@@ -302,7 +302,7 @@ def test_an_older_answer_arriving_late_does_not_refill_the_budget() -> None:
     # The answer to the first request, sent earlier, arrives last and says 7 were left.
     gate.release(first, {**window, "X-RateLimit-Remaining": "7"}, 200)
     clock.advance(1)
-    assert gate.acquire(max_wait=60, deadline_left=None) == Wait(29.0)  # still spent: wait
+    assert gate.acquire(Admission(max_wait=60)) == Wait(29.0)  # still spent: wait
 
 
 def test_waiters_at_the_reset_are_spread_and_none_goes_early() -> None:
@@ -314,13 +314,13 @@ def test_waiters_at_the_reset_are_spread_and_none_goes_early() -> None:
         "Date": DATE,
     }
     gate.release(admitted(gate), window, 200)
-    waits = [gate.acquire(max_wait=60, deadline_left=None) for _ in range(50)]
+    waits = [gate.acquire(Admission(max_wait=60)) for _ in range(50)]
     assert all(isinstance(wait, Wait) and 2.0 <= wait.seconds <= 2.25 for wait in waits)
     assert len(set(waits)) > 40  # spread, not a crowd arriving in the same instant
 
 
 def admitted(gate: RateLimitGate) -> Lease:
-    lease = gate.acquire(max_wait=60, deadline_left=None)
+    lease = gate.acquire(Admission(max_wait=60))
     assert isinstance(lease, Lease)
     return lease
 
