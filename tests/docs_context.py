@@ -75,18 +75,17 @@ LOCAL_FILES: Mapping[str, bytes] = {"logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64)
 """The files on the reader's disk that the docs upload, in the working directory."""
 
 
-class DocsEmulator(CraftEmulator):
-    """An emulator whose first project gets the id the docs use."""
-
-    def _new_id(self, prefix: str, taken: Mapping[str, object]) -> str:
-        if prefix == "proj" and not self.projects:
-            return DOCS_PROJECT_ID
-        return super()._new_id(prefix, taken)
-
-
 def seeded_emulator() -> CraftEmulator:
     """A fresh emulator holding `proj_abc123` and its `DOCS_FILES`."""
-    emulator = DocsEmulator()
+    emulator = CraftEmulator()
+    # The first project gets the id the docs use (the emulator offers no way to choose ids).
+    account = emulator._account  # pyright: ignore[reportPrivateUsage]
+    new_id = account._new_id  # pyright: ignore[reportPrivateUsage]
+
+    def docs_id(prefix: str, taken: Mapping[str, object]) -> str:
+        return DOCS_PROJECT_ID if prefix == "proj" and not taken else new_id(prefix, taken)
+
+    account._new_id = docs_id  # type: ignore[method-assign]
     with emulator.client() as setup:
         project = setup.projects.create(name="Docs project", template="landing-page")
         setup.files.write_many(project.id, dict(DOCS_FILES))

@@ -181,7 +181,8 @@ def test_every_answer_has_a_request_id_and_the_clocks_date(emu: CraftEmulator) -
     for response in (ok, missing):
         assert re.fullmatch(r"req_[0-9a-f]{16}", response.headers["x-request-id"])
         assert response.headers["date"] == "Tue, 14 Nov 2023 22:13:20 GMT"
-        assert "x-ratelimit-limit" not in response.headers  # no rate_limit, no headers
+        assert response.headers["x-ratelimit-limit"] == "10000"  # the default, always sent
+    assert [r.headers["x-ratelimit-remaining"] for r in (ok, missing)] == ["9999", "9998"]
     assert ok.headers["x-request-id"] != missing.headers["x-request-id"]
     assert ok.json() == {"success": True, "data": emu.user}
     assert ok.headers["content-type"] == "application/json"
@@ -1056,6 +1057,12 @@ def test_faults_match_method_and_path(emu: CraftEmulator) -> None:
         ({"delay": -1.0}, ValueError, "delay"),
         ({"delay": float("nan")}, ValueError, "delay"),
         ({"delay": 10**400}, ValueError, "delay"),
+        ({"fraction": 0}, ValueError, "fraction"),
+        ({"fraction": 1.5}, ValueError, "fraction"),
+        ({"fraction": True}, TypeError, "fraction"),
+        ({"drop": "yes"}, TypeError, "drop"),
+        ({"method": ""}, TypeError, "method"),
+        ({"status": None}, ValueError, "does nothing"),
     ],
 )
 def test_fail_next_checks_its_arguments(
@@ -1063,7 +1070,7 @@ def test_fail_next_checks_its_arguments(
 ) -> None:
     with pytest.raises(error, match=message):
         emu.fail_next(**options)
-    assert emu._faults == []  # nothing half-added
+    assert emu.settings()["faults"] == []  # nothing half-added
 
 
 # ---- webhooks -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`EmulatorServer`: a `CraftEmulator` behind a real HTTP/1.1 socket on a loopback address.
 
 Each request is read off the wire (its body by Content-Length or chunked), handed to
-`emulator.handle` as an `httpx.Request`, and the answer written back with keep-alive. An injected
+`emulator.handle` as an `httpx.Request`, and the answer written back with keep-alive. Requests
+under `/_emulator` go to the control endpoint (`_control.py`) instead. An injected
 drop closes the connection with no answer at all, as a crashed server or a proxy would.
 
 Only loopback addresses are ever bound: the emulator accepts a fixed, well-known key.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from typing_extensions import Self
 
 from .._http import httpx
+from ._control import control, is_control
 
 if TYPE_CHECKING:
     from ._emulator import CraftEmulator
@@ -196,6 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True  # the framing is lost, so is the connection
             self._write(400, {"Content-Type": "text/plain"}, b"Malformed request body")
+            return
+        path = self.path.partition("?")[0]
+        if is_control(path):  # the emulator's own endpoint, not the API's
+            answer = control(self._server.emulator, self.command, path, body)
+            self._write(answer.status, {"Content-Type": answer.content_type}, answer.body)
             return
         request = httpx.Request(
             self.command,
