@@ -43,18 +43,31 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock: what the clients use unless given another. Give it to a `CraftEmulator`
+    (`craft_sdk.testing.SystemClock`) for an emulator that runs in real time."""
 
     def time(self) -> float:
+        """Unix time, in seconds (`time.time()`)."""
         return time.time()
 
     def monotonic(self) -> float:
+        """A clock that never goes back (`time.monotonic()`)."""
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
+        """Sleep for real (`time.sleep`).
+
+        Args:
+            seconds: How long to sleep.
+        """
         time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        """Sleep for real, yielding to the event loop (`asyncio.sleep`).
+
+        Args:
+            seconds: How long to sleep.
+        """
         import asyncio  # here, so that sync programs never import it
 
         await asyncio.sleep(seconds)

@@ -121,7 +121,8 @@ if verb == "observe" then
     local new_remaining = remaining
     if seen_remaining ~= nil then
       new_remaining = math.max(seen_remaining, 0)
-      if seen_reset ~= nil and seen_reset == reset and remaining ~= nil then
+      local same_window = seen_reset == reset and (seen_limit == nil or seen_limit == limit)
+      if seen_reset ~= nil and same_window and remaining ~= nil then
         new_remaining = math.min(remaining, new_remaining)
       end
     end

@@ -252,8 +252,12 @@ def observe(window: Window, seen: Observation | None, now: float, wall_now: floa
     remaining = window.remaining
     if seen.remaining is not None:
         remaining = max(seen.remaining, 0)  # negative means spent
-        if reset is not None and reset == window.reset and window.remaining is not None:
-            remaining = min(window.remaining, remaining)  # answers arrive out of order
+        # Answers arrive out of order, so within one window the lowest count stands. A window
+        # is its reset and its limit: an endpoint's own limit (10 a minute where the key has
+        # 60) is another window, even with the same reset, and its answer replaces the key's.
+        same_window = reset == window.reset and seen.limit in (None, window.limit)
+        if reset is not None and same_window and window.remaining is not None:
+            remaining = min(window.remaining, remaining)
     wait = seen.wait(wall_now)
     reset_at = None if wait is None else now + wait
     if seen.spent_for is not None:

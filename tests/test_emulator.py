@@ -1342,10 +1342,11 @@ def test_the_command_line_emulator(tmp_path: Any) -> None:
     watchdog.start()
     try:
         assert process.stdout is not None
-        printed = "".join(process.stdout.readline() for _ in range(3))
+        printed = "".join(process.stdout.readline() for _ in range(4))
         assert re.fullmatch(
             r"# Craft emulator on http://127\.0\.0\.1:\d+/v1 \(in memory; Ctrl-C stops it\)\. "
             r"In another shell:\n"
+            r"# Steer it while it runs: http://127\.0\.0\.1:\d+/_emulator \(see --help\)\.\n"
             r"export CRAFT_BASE_URL=http://127\.0\.0\.1:\d+/v1\nexport CRAFT_API_KEY=test_key\n",
             printed,
         ), printed

@@ -222,3 +222,21 @@ def test_over_the_server_the_tier_refuses_with_a_wait() -> None:
         me = http.get("/me")
         assert me.status_code == 200
         assert told(me.headers)[:2] == (60, 49)
+
+
+def test_an_endpoints_window_does_not_shrink_the_keys_budget_in_the_sdk() -> None:
+    """After creates, whose answers describe POST /projects's own window (10 a minute), the
+    other calls of the minute still have the key's 60: the SDK's gate must not mistake the one
+    for the other (it once kept the lower count of the two, and let only two requests be in
+    flight at once for the rest of the minute)."""
+    clock = FakeClock(start=DAY)
+    emu = CraftEmulator(tier="free", clock=clock)
+    with emu.client() as client:
+        for number in range(8):
+            client.projects.create(name=f"P{number}")  # 2 left of the endpoint's 10
+        client.me()
+        assert client.rate_limit is not None
+        assert (client.rate_limit.limit, client.rate_limit.remaining) == (60, 51)  # not 2
+        for _ in range(51):
+            client.me()  # 60 in all: exactly the key's minute
+        assert clock.sleeps == []

@@ -184,6 +184,18 @@ VECTORS: dict[str, list[Step]] = {
         Admit(0, GO),
         Admit(0, 10.0),
     ],
+    "an endpoint's own window, of the same reset, replaces the key's rather than shrinking it": [
+        Admit(0, GO),
+        Answer(0, 0, limit=60, remaining=50, reset=60),
+        Admit(0, GO),
+        Admit(0, GO),
+        Answer(0, 1, limit=10, remaining=2, reset=60),  # POST /projects: 10 a minute binds
+        Reports(10, 2, 60),
+        Answer(0, 2, limit=60, remaining=48, reset=60),  # the key's minute again
+        Reports(60, 48, 60),
+        Answer(0, 2, limit=60, remaining=49, reset=60),  # and, within it, the lowest stands
+        Reports(60, 48, 60),
+    ],
     "a reset that moves forward starts a new window": [
         Admit(0, GO),
         Answer(0, 0, limit=5, remaining=0, reset=10),

@@ -34,8 +34,10 @@ pytest plugin (installed with the package) adds the fixtures `craft_emulator`, `
 and `async_craft_client`.
 """
 
+from .._clock import SystemClock
 from ._clock import FakeClock
+from ._delivery import Delivery
 from ._emulator import CraftEmulator
 from ._server import EmulatorServer
 
-__all__ = ["CraftEmulator", "EmulatorServer", "FakeClock"]
+__all__ = ["CraftEmulator", "Delivery", "EmulatorServer", "FakeClock", "SystemClock"]

@@ -26,6 +26,8 @@ from ..webhooks import SIGNATURE_HEADER, sign_webhook
 
 logger = logging.getLogger("craft_sdk.testing")
 _USER_AGENT: Final = f"craft-emulator-webhooks/{__version__}"
+KEPT_DELIVERIES: Final = 1000
+"""How many of the latest attempts `deliveries` keeps."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +106,8 @@ class WebhookSender:
         self._changed = threading.Condition()
         self._queue: collections.deque[bytes] = collections.deque()
         self._queued = self._finished = self._interrupted = 0
-        self._log: list[Delivery] = []
+        # The latest attempts only, so that a long-running emulator does not grow without end.
+        self._log: collections.deque[Delivery] = collections.deque(maxlen=KEPT_DELIVERIES)
         self._closed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,7 +117,7 @@ class WebhookSender:
 
     @property
     def deliveries(self) -> list[Delivery]:
-        """Every attempt so far, in the order made (a copy)."""
+        """The attempts so far (the latest `KEPT_DELIVERIES`), in the order made (a copy)."""
         with self._changed:
             return list(self._log)
 

@@ -36,7 +36,7 @@ from .._http import httpx
 from ..webhooks import SIGNATURE_HEADER, sign_webhook
 from ._api import Account
 from ._clock import FakeClock
-from ._delivery import Delivery, WebhookSender
+from ._delivery import KEPT_DELIVERIES, Delivery, WebhookSender
 from ._faults import Fault, Faults
 from ._limits import RateLimits, Tier
 from ._server import EmulatorServer
@@ -128,6 +128,7 @@ class CraftEmulator:
         self._faults = Faults()
         self._callbacks: list[tuple[WebhookCallback, str]] = []
         self._sender: WebhookSender | None = None
+        self._past_deliveries: list[Delivery] = []  # those of the URLs delivered to before
 
     # ---- the state, for tests to read -------------------------------------------------------
 
@@ -416,6 +417,9 @@ class CraftEmulator:
             previous, self._sender = self._sender, sender
         if previous is not None:
             previous.close()
+            with self._lock:
+                kept = self._past_deliveries + previous.deliveries
+                self._past_deliveries = kept[-KEPT_DELIVERIES:]
 
     @property
     def webhook_url(self) -> str | None:
@@ -425,9 +429,11 @@ class CraftEmulator:
 
     @property
     def webhook_deliveries(self) -> list[Delivery]:
-        """Every attempt to deliver an event to `webhook_url`, in order."""
-        sender = self._sender
-        return [] if sender is None else sender.deliveries
+        """The attempts to deliver an event to a URL (the latest 1,000), in order, the URLs
+        delivered to before included."""
+        with self._lock:
+            past, sender = list(self._past_deliveries), self._sender
+        return (past + ([] if sender is None else sender.deliveries))[-KEPT_DELIVERIES:]
 
     def flush_webhooks(self, timeout: float | None = 10.0) -> bool:
         """Wait until every event so far was delivered to `webhook_url` or given up.
