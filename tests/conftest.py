@@ -6,7 +6,10 @@ Every test talks to respx or to a server on 127.0.0.1; no sleep is real (`sleeps
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -261,3 +264,27 @@ def redis_url(redis_server: RedisServer) -> str:
     """The session's Redis, emptied (FLUSHALL) for this test, and running again should a test
     before this one have stopped it."""
     return redis_server.reset()
+
+
+@contextlib.contextmanager
+def emulator_process(
+    *flags: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """`python -m craft_sdk.testing --port 0 FLAGS` in a subprocess, its output piped as text.
+
+    A watchdog kills it after 30 s whatever happens, which bounds every read of its output; it
+    is killed on the way out if it still runs.
+    """
+    command = [sys.executable, "-m", "craft_sdk.testing", "--port", "0", *flags]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    watchdog = threading.Timer(30, process.kill)
+    watchdog.start()
+    try:
+        yield process
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

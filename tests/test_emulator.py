@@ -41,7 +41,7 @@ from craft_sdk import (
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, pytest_plugin
 from craft_sdk.testing.__main__ import main as cli_main
 
-from .conftest import record_statuses, statuses, wait_until
+from .conftest import emulator_process, record_statuses, statuses, wait_until
 
 pytest_plugins = ["pytester"]
 
@@ -1336,11 +1336,7 @@ def abort_mid_upload(host: str, port: int) -> None:
 
 
 def test_the_command_line_emulator(tmp_path: Any) -> None:
-    command = [sys.executable, "-m", "craft_sdk.testing", "--port", "0", "--rate-limit", "50"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(30, process.kill)  # bounds the wait for the first lines
-    watchdog.start()
-    try:
+    with emulator_process("--rate-limit", "50") as process:
         assert process.stdout is not None
         printed = "".join(process.stdout.readline() for _ in range(4))
         assert re.fullmatch(
@@ -1370,11 +1366,6 @@ def test_the_command_line_emulator(tmp_path: Any) -> None:
             assert client.me().id == "user_emulator"  # the server goes on
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0
     assert "Traceback" not in stderr
     [note] = stderr.splitlines()  # the client that went away, in one line

@@ -5,8 +5,6 @@ Each through an emulator in process and through its server (or the command line'
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from craft_sdk import CraftClient
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, SystemClock
 from craft_sdk.webhooks import SIGNATURE_HEADER, verify_webhook
 
+from .conftest import emulator_process
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 SECRET = "whsec_control_test"
@@ -205,18 +204,13 @@ def test_the_command_line_takes_every_steering_flag() -> None:
         return Reply(status=200)
 
     with LoopbackServer(receive) as receiver:
-        command = [
-            sys.executable, "-m", "craft_sdk.testing", "--port", "0", "--tier", "free",
-            "--build-seconds", "0.2", "--fail-builds", "1", "--build-error", "Broken on purpose",
-            "--fault", "status=503,count=1,path=/me", "--webhook-url", receiver.url,
+        flags = [
+            "--tier", "free", "--build-seconds", "0.2", "--fail-builds", "1",
+            "--build-error", "Broken on purpose", "--fault", "status=503,count=1,path=/me",
+            "--webhook-url", receiver.url,
         ]  # fmt: skip
         environment = {"CRAFT_WEBHOOK_SECRET": SECRET, "PATH": ""}
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
-        )
-        watchdog = threading.Timer(30, process.kill)
-        watchdog.start()
-        try:
+        with emulator_process(*flags, env=environment) as process:
             assert process.stdout is not None
             exports = [process.stdout.readline() for _ in range(4)][2:]
             base_url = exports[0].strip().split("=", 1)[1]
@@ -233,11 +227,6 @@ def test_the_command_line_takes_every_steering_flag() -> None:
             assert delivered.wait(10)
             process.terminate()
             _, stderr = process.communicate(timeout=20)
-        finally:
-            watchdog.cancel()
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
     assert process.returncode == 0
     assert events_of(received) == ["project.created", "build.started", "build.failed"]
     assert verify_webhook(received[0].body, received[0].headers[SIGNATURE_HEADER.lower()], SECRET)

@@ -12,14 +12,14 @@ client = CraftClient(api_key="sk_test", clock=clock)
 assert clock.sleeps == [0.5]      # what the client waited, in order
 ```
 
-`CraftEmulator` is the whole Craft API in memory: projects, files, deployments that build as
-they are polled (or as the clock passes), OAuth tokens, rate limits, signed webhooks, and
-injected failures:
+`CraftEmulator` is the whole Craft API in memory: projects, files, deployments that build as the
+clock passes, OAuth tokens, the reference's rate-limit tiers, signed webhooks (to callbacks or
+POSTed to a URL), and injected failures:
 
 ```python
 from craft_sdk.testing import CraftEmulator
 
-emu = CraftEmulator(rate_limit=60)
+emu = CraftEmulator(tier="free")          # or rate_limit=N; by default 10,000 a minute
 with emu.client() as client:              # no sockets; shares the emulator's FakeClock
     project = client.projects.create(name="Demo", template="landing-page")
     emu.fail_next(status=503, method="GET")   # the next GET fails once (and is retried)
@@ -29,8 +29,9 @@ with emu.serve() as server:                # the same emulator over a real socke
     print(server.url)                      # http://127.0.0.1:<port>/v1
 ```
 
-From a shell, `python -m craft_sdk.testing --port 8787` serves one on the real clock. The
-pytest plugin (installed with the package) adds the fixtures `craft_emulator`, `craft_client`
+From a shell, `python -m craft_sdk.testing --port 8787` serves one on the real clock, steered by
+flags and by its control endpoint under `/_emulator` (see `docs/testing.md`). The pytest plugin
+(installed with the package) adds the fixtures `craft_emulator`, `craft_client`
 and `async_craft_client`.
 """
 

@@ -476,6 +476,7 @@ class CraftEmulator:
     def _answer(
         self, request: httpx.Request, method: str, raw_path: str, query: str, body: bytes
     ) -> Answer:
+        spent: dict[str, str] = {}  # the rate-limit headers, once the request has counted
         try:
             try:
                 route, bad_path = self._account.route(method, raw_path), None
@@ -484,7 +485,7 @@ class CraftEmulator:
             needs_key = route is None or route.needs_key
             key = self._account.authenticate(request.headers) if needs_key else None
             endpoint = None if route is None else route.endpoint
-            spent = self._limits.spend(self.clock.time(), endpoint)
+            spent = self._limits.spend(self.clock.time(), endpoint)  # a 429 has its own
             if bad_path is not None:
                 raise bad_path
             if route is None:
@@ -495,14 +496,11 @@ class CraftEmulator:
                 headers=request.headers,
                 body=body,
             )
-            try:
-                answer = self._account.answer(route, key, parsed)
-            except Reject as rejection:
-                answer = rejection.answer()
-            answer.headers = {**spent, **answer.headers}
-            return answer
-        except Reject as rejection:  # before the rate was spent (a 429 has its own headers)
-            return rejection.answer()
+            answer = self._account.answer(route, key, parsed)
+        except Reject as rejection:
+            answer = rejection.answer()
+        answer.headers = {**spent, **answer.headers}
+        return answer
 
     def _respond(self, request: httpx.Request, answer: Answer) -> httpx.Response:
         now = self.clock.time()
