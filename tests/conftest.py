@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any, TypeVar, cast
 
@@ -269,7 +269,7 @@ def redis_url(redis_server: RedisServer) -> str:
 @contextlib.contextmanager
 def emulator_process(
     *flags: str, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[str]]:
+) -> Generator[subprocess.Popen[str], None, None]:
     """`python -m craft_sdk.testing --port 0 FLAGS` in a subprocess, its output piped as text.
 
     A watchdog kills it after 30 s whatever happens, which bounds every read of its output; it
