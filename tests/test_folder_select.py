@@ -4,6 +4,7 @@ and unreadable entries, and `Selection.takes_part` agreeing with the walk."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_craftignore_overrides_the_same_directorys_gitignore(tmp_path: Path) -> 
         {
             ".craftignore": "drafts/\n",
             "drafts/post.md": "",
-            "a/.gitignore": "*.txt\n",
+            "a/.gitignore": "*.txt\n!\n",  # a lone `!` is no pattern: git passes over it
             "a/.craftignore": "!notes.txt\nsecret.md\n",
             "a/notes.txt": "",
             "a/other.txt": "",
@@ -132,18 +133,21 @@ def test_include_and_exclude_have_gitignore_semantics(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("filters", "error"),
+    ("filters", "error", "message"),
     [
-        ({"include": "*.html"}, TypeError),  # the classic mistake: a str is a sequence of chars
-        ({"exclude": "docs/"}, TypeError),
-        ({"include": ["*.html", 3]}, TypeError),
-        ({"include": [""]}, ValueError),
-        ({"exclude": ["  "]}, ValueError),
-        ({"state_dir": "../elsewhere"}, ValueError),
+        # The classic mistake: a str is a sequence (of one-letter patterns).
+        ({"include": "*.html"}, TypeError, r"not one string: include=\['\*\.html'\]"),
+        ({"exclude": "docs/"}, TypeError, r"not one string: exclude=\['docs/'\]"),
+        ({"include": ["*.html", 3]}, TypeError, "include patterns must be str, not int"),
+        ({"include": [""]}, ValueError, "must not be empty"),
+        ({"exclude": ["  "]}, ValueError, "must not be empty"),
+        ({"state_dir": "../elsewhere"}, ValueError, "'..'"),
     ],
 )
-def test_filters_refuse_what_cannot_be_meant(filters: dict[str, object], error: type) -> None:
-    with pytest.raises(error):
+def test_filters_refuse_what_cannot_be_meant(
+    filters: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         Filters(**filters)  # type: ignore[arg-type]
 
 
@@ -250,7 +254,9 @@ def test_takes_part_agrees_with_the_walk(tmp_path: Path) -> None:
         tmp_path,
         dict.fromkeys([*NEVER_SENT, ".craft/state.json", "keep.log", "app.log", "x.html"], "")
         | {
-            ".gitignore": "*.log\nbuild/\n",
+            # `!*.js` cannot re-include build/keep.js: as in git, its directory is ignored.
+            ".gitignore": "*.log\nbuild/\n!*.js\n",
+            "build/keep.js": "",
             "a/.gitignore": "!keep.log\n/only-here.txt\n",
             "a/.craftignore": "!only-here.txt\n",
             "a/keep.log": "",
@@ -275,7 +281,7 @@ def test_takes_part_agrees_with_the_walk(tmp_path: Path) -> None:
         for name in [*directories, *files]
         if not Path(directory, name).is_dir() or Path(directory, name).is_symlink()
     )
-    assert len(on_disk) == 26
+    assert len(on_disk) == 27
     for path in on_disk:
         assert selection.takes_part(path) == (path in selection.files), path
     assert list(selection.files) == sorted(selection.files)
@@ -297,3 +303,21 @@ def test_takes_part_agrees_with_the_walk(tmp_path: Path) -> None:
 def test_import_craft_sdk_does_not_import_pathspec() -> None:
     code = "import craft_sdk, sys; assert 'pathspec' not in sys.modules, 'pathspec imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_no_depth_of_folders_exhausts_the_stack(tmp_path: Path) -> None:
+    # Rather than nest a thousand folders (which shutil.rmtree, pytest's cleanup, cannot take
+    # down), lower the recursion limit: a walk that recursed per folder would run out of it.
+    deepest = tmp_path.joinpath(*["d"] * 120)
+    deepest.mkdir(parents=True)
+    (deepest / "f").write_bytes(b"")
+    path = deepest.relative_to(tmp_path).as_posix() + "/f"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 60)
+    try:
+        selection = select(tmp_path, Filters())
+        taken = selection.takes_part(path)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert list(selection.files) == [path]
+    assert taken

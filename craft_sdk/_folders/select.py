@@ -128,14 +128,14 @@ class _Rules:
         return all(map(self.directory_takes_part, directories)) and self.file_takes_part(path)
 
     def _ignored(self, path: str, suffix: str) -> bool:
-        # As in git: the deepest ignore file with a pattern matching the path decides.
-        parts = path.split("/")
-        for end in range(len(parts) - 1, -1, -1):
-            spec = self.ignores.get("/".join(parts[:end]))
-            if spec is not None:
-                verdict = spec.check_file("/".join(parts[end:]) + suffix).include
-                if verdict is not None:
-                    return verdict
+        # As in git: the deepest ignore file with a pattern matching the path decides. Only the
+        # few directories that have ignore files are tried, so a deep path costs no more.
+        holders = [held for held in self.ignores if not held or path.startswith(held + "/")]
+        for held in sorted(holders, key=len, reverse=True):
+            relative = path[len(held) + 1 :] if held else path
+            verdict = self.ignores[held].check_file(relative + suffix).include
+            if verdict is not None:
+                return verdict
         return False
 
 
@@ -179,7 +179,7 @@ def select(folder: Path, filters: Filters) -> Selection:
             errno.ENOTDIR, "the folder to sync is not a directory", str(folder)
         )
     walk = _Walk(os.path.realpath(folder), _Rules(filters))
-    walk.directory("", walk.root)
+    walk.run()
     skipped = sorted(walk.skipped, key=lambda skip: skip.path)
     return Selection(dict(sorted(walk.files.items())), skipped, walk.rules)
 
@@ -191,16 +191,27 @@ class _Kind(NamedTuple):
 
 
 class _Walk:
+    """One walk, top-down: a directory's ignore files are read before its entries are judged,
+    and a directory left out is never entered."""
+
     def __init__(self, root: str, rules: _Rules) -> None:
         self.root = root
         self.rules = rules
         self.files: dict[str, LocalFile] = {}
         self.skipped: list[Skipped] = []
+        self.pending = [("", root)]  # directories to read: (path, location)
 
-    def directory(self, path: str, location: str) -> None:
+    def run(self) -> None:
+        # A stack, not recursion: no depth of folders can exhaust Python's.
+        while self.pending:
+            path, location = self.pending.pop()
+            for entry in self._scan(path, location):
+                self._entry(f"{path}/{entry.name}" if path else entry.name, entry)
+
+    def _scan(self, path: str, location: str) -> list[os.DirEntry[str]]:
         try:
             with os.scandir(location) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
+                entries = list(scan)
             if self.rules.filters.ignore_files:
                 self._read_ignores(path, entries)
         except OSError as error:
@@ -208,9 +219,8 @@ class _Walk:
                 raise
             # Its ignore files unread, nothing in it can be judged: the whole directory is skipped.
             self._skip(path, _unreadable(error))
-            return
-        for entry in entries:
-            self._entry(f"{path}/{entry.name}" if path else entry.name, entry)
+            return []
+        return entries
 
     def _entry(self, path: str, entry: os.DirEntry[str]) -> None:
         try:
@@ -223,7 +233,7 @@ class _Walk:
         if kind.reason is not None:
             self._skip(path, kind.reason)
         elif kind.directory:
-            self.directory(path, entry.path)
+            self.pending.append((path, entry.path))
         else:
             self._file(path, entry.path, kind.size)
 
