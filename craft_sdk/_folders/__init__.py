@@ -1,0 +1,1 @@
+"""Folder sync: upload_folder and download_folder (private)."""
