@@ -20,6 +20,7 @@ from ._errors import (
     ConflictError,
     CraftError,
     DeploymentFailedError,
+    FolderSyncError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -46,6 +47,7 @@ if typing.TYPE_CHECKING:
     from . import oauth as oauth
     from ._client import AsyncCraftClient, CraftClient
     from ._clock import Clock
+    from ._folders.report import SyncProgress, SyncReport
     from ._pagination import AsyncPage, AsyncPaginator, SyncPage
     from ._rate_limit import RateLimit, RateLimitStore
     from ._raw import ResponseInfo, WithResponse
@@ -108,6 +110,8 @@ _LAZY: dict[str, str] = {
     "RateLimitStore": "._rate_limit",
     "ResponseInfo": "._raw",
     "SyncPage": "._pagination",
+    "SyncProgress": "._folders.report",
+    "SyncReport": "._folders.report",
     "Token": ".models",
     "UnknownWebhookEvent": ".models",
     "User": ".models",
@@ -144,6 +148,7 @@ __all__ = [
     "DeploymentStatus",
     "DownloadedFile",
     "FileEntry",
+    "FolderSyncError",
     "InternalServerError",
     "NOT_GIVEN",
     "NotFoundError",
@@ -164,6 +169,8 @@ __all__ = [
     "ResponseInfo",
     "ResponseTooLargeError",
     "SyncPage",
+    "SyncProgress",
+    "SyncReport",
     "Token",
     "UnknownWebhookEvent",
     "UnprocessableEntityError",

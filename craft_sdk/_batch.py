@@ -50,6 +50,11 @@ class Batch(Generic[T]):
         if self._on_progress is not None:
             self._on_progress(len(self.results), self._total)
 
+    @property
+    def not_attempted(self) -> list[str]:
+        """The keys never started (after a failure)."""
+        return [key for key, _ in self._pending]
+
     def outcome(self) -> dict[str, T]:
         """Every result, or `WriteManyError` saying what was written, what failed, and what
         was never sent."""
@@ -58,5 +63,5 @@ class Batch(Generic[T]):
         raise WriteManyError(
             written=list(self.results),
             failed=self.failures,
-            not_attempted=[key for key, _ in self._pending],
+            not_attempted=self.not_attempted,
         )

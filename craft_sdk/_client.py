@@ -37,7 +37,7 @@ from ._call import Call, QueryValue
 from ._clock import SYSTEM_CLOCK, Clock, Deadline
 from ._config import ApiKey, ClientConfig
 from ._errors import CraftError, WrongEventLoopError
-from ._flow import Flow, Sleep
+from ._flow import Flow, Local, Many, Sleep
 from ._http import httpx
 from ._pagination import AsyncPaginator, PageData, SyncPage, check_max_items
 from ._rate_limit import (
@@ -587,6 +587,10 @@ class CraftClient(_BaseClient[httpx.Client]):
                 if isinstance(step, Sleep):
                     self._clock.sleep(step.seconds)
                     answer = None
+                elif isinstance(step, Many):
+                    answer = self._settle_many(step.calls, step.concurrency, step.on_progress)
+                elif isinstance(step, Local):
+                    answer = step.work()
                 else:
                     answer = self._send(step)
         except StopIteration as finished:
@@ -600,6 +604,15 @@ class CraftClient(_BaseClient[httpx.Client]):
         concurrency: int,
         on_progress: Callable[[int, int], None] | None,
     ) -> dict[str, T]:
+        """Send calls on up to `concurrency` threads: every result, or `WriteManyError`."""
+        return self._settle_many(calls, concurrency, on_progress).outcome()
+
+    def _settle_many(
+        self,
+        calls: Mapping[str, Call[T]],
+        concurrency: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> Batch[T]:
         """Send calls on up to `concurrency` threads; see _batch.py for what happens when."""
         # Imported here, not at the top: most programs never write files in batches.
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -613,7 +626,7 @@ class CraftClient(_BaseClient[httpx.Client]):
                     # In the caller's context, as a task would be (a with_response sees it).
                     running[pool.submit(copy_context().run, self._send, call)] = key
                 if not running:
-                    return batch.outcome()
+                    return batch
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     batch.settle(running.pop(future), future)
@@ -871,6 +884,13 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                 if isinstance(step, Sleep):
                     await self._clock.asleep(step.seconds)
                     answer = None
+                elif isinstance(step, Many):
+                    answer = await self._settle_many(step.calls, step.concurrency, step.on_progress)
+                elif isinstance(step, Local):
+                    import asyncio  # loaded already in an async program
+
+                    # In a worker thread: walking or hashing a folder would hold the loop up.
+                    answer = await asyncio.to_thread(step.work)
                 else:
                     answer = await self._send(step)
         except StopIteration as finished:
@@ -884,6 +904,15 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
         concurrency: int,
         on_progress: Callable[[int, int], None] | None,
     ) -> dict[str, T]:
+        """Send calls as up to `concurrency` tasks: every result, or `WriteManyError`."""
+        return (await self._settle_many(calls, concurrency, on_progress)).outcome()
+
+    async def _settle_many(
+        self,
+        calls: Mapping[str, Call[T]],
+        concurrency: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> Batch[T]:
         """Send calls as up to `concurrency` tasks; see _batch.py for what happens when."""
         import asyncio  # only async programs need it, and they have it loaded already
 
@@ -895,7 +924,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                     key, call = item
                     running[asyncio.ensure_future(self._send(call))] = key
                 if not running:
-                    return batch.outcome()
+                    return batch
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     batch.settle(running.pop(task), task)

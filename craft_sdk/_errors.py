@@ -40,6 +40,7 @@ from ._types import public
 if TYPE_CHECKING:
     import pydantic
 
+    from ._folders.report import SyncReport
     from ._http import httpx
     from .models import Deployment
 
@@ -58,6 +59,7 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "DeploymentFailedError",
+    "FolderSyncError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "WebhookPayloadError",
@@ -385,6 +387,26 @@ class WriteManyError(CraftError):
         self.written = written
         self.failed = failed
         self.not_attempted = not_attempted
+
+
+@public
+class FolderSyncError(CraftError):
+    """A folder sync did not finish: some files failed, and the rest were not attempted. A sync
+    deletes nothing until every transfer succeeded. Running the same call again resumes (what
+    was done is in the state file)."""
+
+    report: SyncReport
+    """What was done, what failed (with each error) and what was not attempted."""
+
+    def __init__(self, report: SyncReport) -> None:
+        first_path, first_error = next(iter(report.failed.items()))
+        super().__init__(
+            f"Folder {report.direction} failed for {len(report.failed)} files "
+            f"({len(report.sent)} {report.direction}ed, {len(report.deleted)} deleted, "
+            f"{len(report.not_attempted)} not attempted); run it again to resume. First: "
+            f"{first_path}: {first_error}"
+        )
+        self.report = report
 
 
 @public

@@ -71,7 +71,11 @@ DOCS_FILES: Mapping[str, bytes] = {
     "big.bin": bytes(range(256)) * 1024,
 }
 """The files of `proj_abc123` that the docs read, delete or download."""
-LOCAL_FILES: Mapping[str, bytes] = {"logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64)}
+LOCAL_FILES: Mapping[str, bytes] = {
+    "logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    "dist/index.html": b"<h1>Built</h1>\n",
+    "dist/assets/app.js": b"console.log('built')\n",
+}
 """The files on the reader's disk that the docs upload, in the working directory."""
 
 

@@ -1,7 +1,11 @@
 """One process of a fleet (tests/fleet/harness.py starts them): a client, its callers, a report.
 
     python tests/fleet_worker.py --base-url URL --flavour sync|async --callers N \\
-        --start-at UNIX_TIME --end-at UNIX_TIME [--redis-url URL --lease-seconds S] [--held]
+        [--start-at UNIX_TIME --end-at UNIX_TIME] [--redis-url URL --lease-seconds S] [--held]
+
+Without start and end times, it prints `ready` once everything is imported, and reads them from
+its standard input (`START END`, Unix times): the harness sends them once every worker is ready,
+so that however slowly a loaded machine starts the processes, they begin together.
 
 Every caller (a thread sharing one `CraftClient`, or a task sharing one `AsyncCraftClient`)
 calls `client.me()` in a loop from the start time until the end time, with the client's default
@@ -93,8 +97,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--flavour", choices=("sync", "async"), required=True)
     parser.add_argument("--callers", type=int, required=True)
-    parser.add_argument("--start-at", type=float, required=True)
-    parser.add_argument("--end-at", type=float, required=True)
+    parser.add_argument("--start-at", type=float)
+    parser.add_argument("--end-at", type=float)
     parser.add_argument("--redis-url")
     parser.add_argument("--lease-seconds", type=float, default=DEFAULT_LEASE_SECONDS)
     parser.add_argument("--held", action="store_true")
@@ -160,6 +164,10 @@ async def run_async(arguments: argparse.Namespace, tallies: list[Tally]) -> None
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
+    if arguments.start_at is None or arguments.end_at is None:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        arguments.start_at, arguments.end_at = map(float, sys.stdin.readline().split())
     tallies = [Tally() for _ in range(arguments.callers)]
     if arguments.flavour == "sync":
         run_sync(arguments, tallies)

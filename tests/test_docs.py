@@ -284,6 +284,7 @@ def docs_names(
         monkeypatch.setattr(logging.root, "handlers", list(logging.root.handlers))
         monkeypatch.chdir(tmp_path)
         for name, content in docs_context.LOCAL_FILES.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / name).write_bytes(content)
         yield docs_context.bind(emulator)
     sdk_logger.setLevel(level)  # a block may configure logging as the docs advise

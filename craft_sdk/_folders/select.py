@@ -22,8 +22,8 @@ from typing import Final, NamedTuple, cast
 from pathspec import GitIgnoreSpec
 
 from ..resources.files import file_path
+from .state import DEFAULT_STATE_DIR
 
-DEFAULT_STATE_DIR: Final = ".craft"
 IGNORE_FILES: Final = (".gitignore", ".craftignore")  # in this order: the later one wins
 _DEFAULTS: Final = GitIgnoreSpec.from_lines([".git/", "node_modules/", ".env", ".env.*"])
 _SPECIAL_KINDS: Final = {
@@ -148,6 +148,11 @@ class Selection:
     _rules: _Rules = dataclasses.field(
         default_factory=lambda: _Rules(Filters()), repr=False, compare=False
     )
+
+    @classmethod
+    def empty(cls, filters: Filters) -> Selection:
+        """The selection of a folder that does not exist (yet): no files, the filters alone."""
+        return cls({}, [], _Rules(filters))
 
     def takes_part(self, path: str) -> bool:
         """Whether a file at `path` (relative, "/"-separated) would take part if it were a

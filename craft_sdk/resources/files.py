@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable, Mapping
-from typing import Any, Final, cast
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, cast
 
 from .._body import Destination, Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
@@ -26,6 +27,8 @@ from .._envelope import (
 )
 from .._errors import APIResponseValidationError
 from .._flow import Flow
+from .._folders.report import SyncProgress, SyncReport
+from .._folders.state import DEFAULT_STATE
 from .._http import httpx
 from .._pagination import PageData, PageIdentity, identity_of, next_call, page_of
 from .._types import json_object
@@ -55,7 +58,7 @@ def _file_url(project_id: str, path: str) -> str:
     return f"{api_path('projects', project_id, 'files')}/{file_path(path)}"
 
 
-def _list(project_id: str) -> Flow[list[FileEntry]]:
+def list_flow(project_id: str) -> Flow[list[FileEntry]]:
     # The reference shows one flat list; should the API paginate it, every page is read.
     call: Call[PageData[FileEntry]] | None = Call(
         "GET", api_path("projects", project_id, "files"), parse=page_of(FileEntry)
@@ -80,7 +83,7 @@ def _read_text(project_id: str, path: str, encoding: str) -> Call[str]:
     return Call("GET", _file_url(project_id, path), parse=parse, headers=_ANY_CONTENT)
 
 
-def _write(
+def write_call(
     project_id: str, path: str, content: FileContent, on_progress: ProgressCallback | None
 ) -> Call[FileEntry]:
     upload = Upload(content, on_progress)
@@ -95,7 +98,7 @@ def _write(
     return Call("PUT", _file_url(project_id, path), parse=parse, content=upload)
 
 
-def _delete(project_id: str, path: str) -> Call[DeletedFile]:
+def delete_call(project_id: str, path: str) -> Call[DeletedFile]:
     def parse(response: httpx.Response) -> DeletedFile:
         merged = {"path": path, "deleted": True, **_data_dict(response)}
         return validate(DeletedFile, merged, response=response, body=None)
@@ -109,8 +112,19 @@ def _download(
     destination: Destination,
     on_progress: ProgressCallback | None,
 ) -> Flow[DownloadedFile]:
-    url = _file_url(project_id, path)
     sink = Download(destination, on_progress)  # a destination that cannot be written: refused
+    try:
+        downloaded: DownloadedFile = yield download_call(project_id, path, sink)
+        return downloaded
+    finally:
+        # Whatever ended the call (an error at any step, a cancellation), a temporary file that
+        # did not take the destination's place is removed; after a commit this does nothing.
+        sink.abort()
+
+
+def download_call(project_id: str, path: str, sink: Download) -> Call[DownloadedFile]:
+    """The GET that streams a file into `sink` and commits it; whoever sends it calls
+    `sink.abort()` once it has ended, however it ended."""
 
     def parse(response: httpx.Response) -> DownloadedFile:
         if not response.is_success or is_json(response):
@@ -120,15 +134,8 @@ def _download(
         local = None if sink.path is None else os.fspath(sink.path)
         return DownloadedFile(path=path, size=sink.bytes_written, destination=local)
 
-    try:
-        downloaded: DownloadedFile = yield Call(
-            "GET", url, parse=parse, headers=_ANY_CONTENT, download=sink
-        )
-        return downloaded
-    finally:
-        # Whatever ended the call (an error at any step, a cancellation), a temporary file that
-        # did not take the destination's place is removed; after a commit this does nothing.
-        sink.abort()
+    url = _file_url(project_id, path)
+    return Call("GET", url, parse=parse, headers=_ANY_CONTENT, download=sink)
 
 
 def _write_many(
@@ -138,7 +145,23 @@ def _write_many(
     if not isinstance(cast(object, files), Mapping):
         raise TypeError(f"files must be a mapping of path to content, not {type(files).__name__}")
     # Every path and body is checked before the first is sent.
-    return {path: _write(project_id, path, content, None) for path, content in files.items()}
+    return {path: write_call(project_id, path, content, None) for path, content in files.items()}
+
+
+def _sync_folder(
+    direction: Literal["upload", "download"],
+    project_id: str,
+    folder: str | os.PathLike[str],
+    **options: Any,
+) -> Flow[SyncReport]:
+    # Imported here: folder sync alone needs pathspec, and most programs never sync a folder.
+    from .._folders.sync import Options, download_flow, upload_flow
+
+    if not isinstance(cast(object, folder), (str, os.PathLike)):
+        raise TypeError(f"folder must be a str or a path, not {type(folder).__name__}")
+    local = Path(folder)
+    flow = upload_flow if direction == "upload" else download_flow
+    return flow(project_id, local, Options.make(local, **options))
 
 
 def file_content(response: httpx.Response) -> bytes:
@@ -192,7 +215,7 @@ class Files(SyncResource):
         Raises:
             NotFoundError: No such project.
         """
-        return self._run(_list(project_id))
+        return self._run(list_flow(project_id))
 
     def read(self, project_id: str, path: str) -> bytes:
         """A file's content, as bytes, held in memory whole (use `download` for large files).
@@ -270,7 +293,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._send(_write(project_id, path, content, on_progress))
+        return self._send(write_call(project_id, path, content, on_progress))
 
     def delete(self, project_id: str, path: str) -> DeletedFile:
         """Delete a file.
@@ -288,7 +311,7 @@ class Files(SyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return self._send(_delete(project_id, path))
+        return self._send(delete_call(project_id, path))
 
     def download(
         self,
@@ -365,6 +388,177 @@ class Files(SyncResource):
         calls = _write_many(project_id, files, concurrency)
         return self._send_many(calls, concurrency, on_progress)
 
+    def upload_folder(
+        self,
+        project_id: str,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        delete: bool = False,
+        dry_run: bool = False,
+        concurrency: int = 8,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        state: str | os.PathLike[str] | None = DEFAULT_STATE,
+        ignore_files: bool = True,
+        default_excludes: bool = True,
+    ) -> SyncReport:
+        """Put a local folder's files into the project: send what changed, and only that.
+
+        Every regular file under `folder` takes part, as its path relative to the folder (under
+        `prefix` in the project), unless `include` / `exclude` or an ignore file leaves it out.
+        `.gitignore` files (nested ones too, with git's semantics) and `.craftignore` files are
+        honoured. Always left out, whatever the patterns say, unless `default_excludes=False`:
+        `.git/`, `node_modules/`, `.env` and `.env.*`; and always the SDK's own `.craft/`
+        folder. Symlinks are not followed out of the folder, and special files are skipped;
+        both are reported in `refused`.
+
+        A file is skipped only when its content (SHA-256) and the project's entry for it (size
+        and `updatedAt`) are both as the state file recorded at the last sync; anything else is
+        sent, so a changed file is never skipped, even one of the same size and modification
+        time. Without a state file every file is sent. A run with nothing changed sends one
+        request: the listing.
+
+        Args:
+            project_id: The project to put the files into.
+            folder: The local folder (a str or a path).
+            prefix: Where in the project the folder's files go, such as "site" ("" for its
+                root); the same rules as a file path.
+            include: Only files matching one of these patterns (.gitignore syntax: `*.html`
+                at any depth, `/index.html` at the root only, `**` across folders, `assets/`
+                a folder); None for every file.
+            exclude: Leave out files matching one of these patterns (.gitignore syntax).
+            delete: Also delete the project's files under `prefix` that take part (match the
+                same filters) and are no longer in the folder, once every upload succeeded.
+                Files the patterns leave out are never deleted.
+            dry_run: Only list the project's files and return the plan: what would be sent,
+                skipped and deleted, with byte counts. Nothing is sent or written.
+            concurrency: How many uploads run at once, 1 to 32, within the rate limit.
+            on_progress: Called with a `SyncProgress` (files and bytes done and in all) as the
+                uploads move; on `CraftClient`, from its worker threads.
+            state: The state file: a path relative to the folder (the default,
+                ".craft/sync-state.json") or an absolute one; None keeps no state (every file
+                is sent each time).
+            ignore_files: Honour `.gitignore` and `.craftignore` files (the default).
+            default_excludes: Leave out `.git/`, `node_modules/`, `.env` and `.env.*` whatever
+                the patterns say (the default).
+
+        Returns:
+            What was done: every path in exactly one of `sent`, `skipped`, `deleted` (and
+            `refused` for those that cannot take part), with byte counts.
+
+        Raises:
+            FolderSyncError: Some uploads failed. The first failure stops new uploads (those
+                under way finish) and nothing is deleted; its `report` says what was sent, what
+                failed and what was not attempted. Running the same call again resumes.
+            NotADirectoryError: `folder` is not a folder (`FileNotFoundError`: it does not
+                exist), before anything is sent.
+            ValueError: `project_id`, `prefix` or `concurrency` is refused, before anything is
+                sent (`TypeError` for a value of the wrong type, such as `include` given as a
+                single str).
+        """
+        return self._run(
+            _sync_folder(
+                "upload",
+                project_id,
+                folder,
+                prefix=prefix,
+                include=include,
+                exclude=exclude,
+                delete=delete,
+                dry_run=dry_run,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                state=state,
+                ignore_files=ignore_files,
+                default_excludes=default_excludes,
+            )
+        )
+
+    def download_folder(
+        self,
+        project_id: str,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        delete: bool = False,
+        dry_run: bool = False,
+        concurrency: int = 8,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        state: str | os.PathLike[str] | None = DEFAULT_STATE,
+        ignore_files: bool = True,
+        default_excludes: bool = True,
+    ) -> SyncReport:
+        """Put the project's files into a local folder: fetch what changed, and only that.
+
+        Every file the project lists under `prefix` takes part, as its path relative to the
+        prefix (in the folder), filtered like `upload_folder`: `include`, `exclude`, the
+        folder's ignore files and the default exclusions. Every listed path is checked before
+        it touches the disk: one with `..`, an absolute path, a backslash, a drive letter, or a
+        path through a symlink that leaves the folder is refused and reported in `refused`,
+        never written. Each file lands atomically (a temporary file beside it replaces it once
+        whole), and the folder is made if need be.
+
+        A file is skipped only when the local file's content (SHA-256) and the project's entry
+        (size and `updatedAt`) are both as the state file recorded at the last sync; anything
+        else is fetched. A run with nothing changed sends one request: the listing.
+
+        Args:
+            project_id: The project to take the files from.
+            folder: The local folder (a str or a path), made if it does not exist.
+            prefix: Which of the project's files: those under this folder of the project, such
+                as "site" ("" for all).
+            include: Only files matching one of these patterns (.gitignore syntax); None for
+                every file.
+            exclude: Leave out files matching one of these patterns (.gitignore syntax).
+            delete: Also delete the local files that take part (match the same filters) and
+                are no longer in the project, once every download succeeded. Never anything
+                outside the folder, nor a file the patterns leave out.
+            dry_run: Only list the project's files and return the plan: what would be
+                fetched, skipped and deleted, with byte counts. Nothing is written.
+            concurrency: How many downloads run at once, 1 to 32, within the rate limit.
+            on_progress: Called with a `SyncProgress` (files and bytes done and in all) as the
+                downloads move; on `CraftClient`, from its worker threads.
+            state: The state file: a path relative to the folder (the default,
+                ".craft/sync-state.json") or an absolute one; None keeps no state (every file
+                is fetched each time).
+            ignore_files: Honour the folder's `.gitignore` and `.craftignore` files.
+            default_excludes: Leave out `.git/`, `node_modules/`, `.env` and `.env.*` whatever
+                the patterns say (the default).
+
+        Returns:
+            What was done: every path in exactly one of `sent` (fetched), `skipped`, `deleted`
+            (and `refused` for those that cannot take part), with byte counts.
+
+        Raises:
+            FolderSyncError: Some downloads failed. The first failure stops new downloads
+                (those under way finish) and nothing is deleted; its `report` says what was
+                fetched, what failed and what was not attempted. Running the same call again
+                resumes.
+            ValueError: `project_id`, `prefix` or `concurrency` is refused, before anything is
+                sent (`TypeError` for a value of the wrong type).
+        """
+        return self._run(
+            _sync_folder(
+                "download",
+                project_id,
+                folder,
+                prefix=prefix,
+                include=include,
+                exclude=exclude,
+                delete=delete,
+                dry_run=dry_run,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                state=state,
+                ignore_files=ignore_files,
+                default_excludes=default_excludes,
+            )
+        )
+
 
 class AsyncFiles(AsyncResource):
     """The files of a project: `client.files`."""
@@ -383,7 +577,7 @@ class AsyncFiles(AsyncResource):
         Raises:
             NotFoundError: No such project.
         """
-        return await self._run(_list(project_id))
+        return await self._run(list_flow(project_id))
 
     async def read(self, project_id: str, path: str) -> bytes:
         """A file's content, as bytes, held in memory whole (use `download` for large files).
@@ -461,7 +655,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._send(_write(project_id, path, content, on_progress))
+        return await self._send(write_call(project_id, path, content, on_progress))
 
     async def delete(self, project_id: str, path: str) -> DeletedFile:
         """Delete a file.
@@ -479,7 +673,7 @@ class AsyncFiles(AsyncResource):
             ValueError: `path` or `project_id` is refused, before anything is sent (`TypeError`
                 for one that is not a str).
         """
-        return await self._send(_delete(project_id, path))
+        return await self._send(delete_call(project_id, path))
 
     async def download(
         self,
@@ -555,6 +749,177 @@ class AsyncFiles(AsyncResource):
         """
         calls = _write_many(project_id, files, concurrency)
         return await self._send_many(calls, concurrency, on_progress)
+
+    async def upload_folder(
+        self,
+        project_id: str,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        delete: bool = False,
+        dry_run: bool = False,
+        concurrency: int = 8,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        state: str | os.PathLike[str] | None = DEFAULT_STATE,
+        ignore_files: bool = True,
+        default_excludes: bool = True,
+    ) -> SyncReport:
+        """Put a local folder's files into the project: send what changed, and only that.
+
+        Every regular file under `folder` takes part, as its path relative to the folder (under
+        `prefix` in the project), unless `include` / `exclude` or an ignore file leaves it out.
+        `.gitignore` files (nested ones too, with git's semantics) and `.craftignore` files are
+        honoured. Always left out, whatever the patterns say, unless `default_excludes=False`:
+        `.git/`, `node_modules/`, `.env` and `.env.*`; and always the SDK's own `.craft/`
+        folder. Symlinks are not followed out of the folder, and special files are skipped;
+        both are reported in `refused`.
+
+        A file is skipped only when its content (SHA-256) and the project's entry for it (size
+        and `updatedAt`) are both as the state file recorded at the last sync; anything else is
+        sent, so a changed file is never skipped, even one of the same size and modification
+        time. Without a state file every file is sent. A run with nothing changed sends one
+        request: the listing.
+
+        Args:
+            project_id: The project to put the files into.
+            folder: The local folder (a str or a path).
+            prefix: Where in the project the folder's files go, such as "site" ("" for its
+                root); the same rules as a file path.
+            include: Only files matching one of these patterns (.gitignore syntax: `*.html`
+                at any depth, `/index.html` at the root only, `**` across folders, `assets/`
+                a folder); None for every file.
+            exclude: Leave out files matching one of these patterns (.gitignore syntax).
+            delete: Also delete the project's files under `prefix` that take part (match the
+                same filters) and are no longer in the folder, once every upload succeeded.
+                Files the patterns leave out are never deleted.
+            dry_run: Only list the project's files and return the plan: what would be sent,
+                skipped and deleted, with byte counts. Nothing is sent or written.
+            concurrency: How many uploads run at once, 1 to 32, within the rate limit.
+            on_progress: Called with a `SyncProgress` (files and bytes done and in all) as the
+                uploads move; on `CraftClient`, from its worker threads.
+            state: The state file: a path relative to the folder (the default,
+                ".craft/sync-state.json") or an absolute one; None keeps no state (every file
+                is sent each time).
+            ignore_files: Honour `.gitignore` and `.craftignore` files (the default).
+            default_excludes: Leave out `.git/`, `node_modules/`, `.env` and `.env.*` whatever
+                the patterns say (the default).
+
+        Returns:
+            What was done: every path in exactly one of `sent`, `skipped`, `deleted` (and
+            `refused` for those that cannot take part), with byte counts.
+
+        Raises:
+            FolderSyncError: Some uploads failed. The first failure stops new uploads (those
+                under way finish) and nothing is deleted; its `report` says what was sent, what
+                failed and what was not attempted. Running the same call again resumes.
+            NotADirectoryError: `folder` is not a folder (`FileNotFoundError`: it does not
+                exist), before anything is sent.
+            ValueError: `project_id`, `prefix` or `concurrency` is refused, before anything is
+                sent (`TypeError` for a value of the wrong type, such as `include` given as a
+                single str).
+        """
+        return await self._run(
+            _sync_folder(
+                "upload",
+                project_id,
+                folder,
+                prefix=prefix,
+                include=include,
+                exclude=exclude,
+                delete=delete,
+                dry_run=dry_run,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                state=state,
+                ignore_files=ignore_files,
+                default_excludes=default_excludes,
+            )
+        )
+
+    async def download_folder(
+        self,
+        project_id: str,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        delete: bool = False,
+        dry_run: bool = False,
+        concurrency: int = 8,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        state: str | os.PathLike[str] | None = DEFAULT_STATE,
+        ignore_files: bool = True,
+        default_excludes: bool = True,
+    ) -> SyncReport:
+        """Put the project's files into a local folder: fetch what changed, and only that.
+
+        Every file the project lists under `prefix` takes part, as its path relative to the
+        prefix (in the folder), filtered like `upload_folder`: `include`, `exclude`, the
+        folder's ignore files and the default exclusions. Every listed path is checked before
+        it touches the disk: one with `..`, an absolute path, a backslash, a drive letter, or a
+        path through a symlink that leaves the folder is refused and reported in `refused`,
+        never written. Each file lands atomically (a temporary file beside it replaces it once
+        whole), and the folder is made if need be.
+
+        A file is skipped only when the local file's content (SHA-256) and the project's entry
+        (size and `updatedAt`) are both as the state file recorded at the last sync; anything
+        else is fetched. A run with nothing changed sends one request: the listing.
+
+        Args:
+            project_id: The project to take the files from.
+            folder: The local folder (a str or a path), made if it does not exist.
+            prefix: Which of the project's files: those under this folder of the project, such
+                as "site" ("" for all).
+            include: Only files matching one of these patterns (.gitignore syntax); None for
+                every file.
+            exclude: Leave out files matching one of these patterns (.gitignore syntax).
+            delete: Also delete the local files that take part (match the same filters) and
+                are no longer in the project, once every download succeeded. Never anything
+                outside the folder, nor a file the patterns leave out.
+            dry_run: Only list the project's files and return the plan: what would be
+                fetched, skipped and deleted, with byte counts. Nothing is written.
+            concurrency: How many downloads run at once, 1 to 32, within the rate limit.
+            on_progress: Called with a `SyncProgress` (files and bytes done and in all) as the
+                downloads move; on `CraftClient`, from its worker threads.
+            state: The state file: a path relative to the folder (the default,
+                ".craft/sync-state.json") or an absolute one; None keeps no state (every file
+                is fetched each time).
+            ignore_files: Honour the folder's `.gitignore` and `.craftignore` files.
+            default_excludes: Leave out `.git/`, `node_modules/`, `.env` and `.env.*` whatever
+                the patterns say (the default).
+
+        Returns:
+            What was done: every path in exactly one of `sent` (fetched), `skipped`, `deleted`
+            (and `refused` for those that cannot take part), with byte counts.
+
+        Raises:
+            FolderSyncError: Some downloads failed. The first failure stops new downloads
+                (those under way finish) and nothing is deleted; its `report` says what was
+                fetched, what failed and what was not attempted. Running the same call again
+                resumes.
+            ValueError: `project_id`, `prefix` or `concurrency` is refused, before anything is
+                sent (`TypeError` for a value of the wrong type).
+        """
+        return await self._run(
+            _sync_folder(
+                "download",
+                project_id,
+                folder,
+                prefix=prefix,
+                include=include,
+                exclude=exclude,
+                delete=delete,
+                dry_run=dry_run,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                state=state,
+                ignore_files=ignore_files,
+                default_excludes=default_excludes,
+            )
+        )
 
 
 __all__ = ["AsyncFiles", "Files"]

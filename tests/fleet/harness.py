@@ -9,9 +9,9 @@ would hide a module of the same name.)
 
 Each process is `python tests/fleet_worker.py` (a subprocess of its own, not a fork: each one
 imports everything as a real worker would), one client with `callers` threads or tasks calling
-`client.me()`, with or without a `RedisRateLimitStore` on `redis_url`. All of them begin at one
-start time given on their command lines, once they have had time to import everything, and stop
-at the end of the last of `whole_windows` windows that lie wholly after it; the windowed server
+`client.me()`, with or without a `RedisRateLimitStore` on `redis_url`. Each says `ready` once it
+has imported everything; then all of them are sent one start time, shortly after, and stop at
+the end of the last of `whole_windows` windows that lie wholly after it; the windowed server
 (tests/windowed.py) runs in this process and counts what it accepted and refused.
 """
 
@@ -23,6 +23,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,8 +34,10 @@ from ..loopback import LoopbackServer
 from ..windowed import WindowedApi
 
 WORKER: Final = Path(__file__).parent.parent / "fleet_worker.py"
-READY_SECONDS_PER_PROCESS: Final = 0.5
-"""Time a worker may take to start and import everything, per worker (they share the cores)."""
+READY_TIMEOUT: Final = 60.0
+"""The longest all the workers may take to start and import everything."""
+GO_SECONDS: Final = 0.3
+"""From the moment every worker is ready to the start: time for the start times to arrive."""
 EXIT_GRACE: Final = 30.0
 """Seconds past the end a worker may take to finish its calls in flight and report."""
 
@@ -85,19 +88,21 @@ def start_worker(
     *,
     flavour: Literal["sync", "async"],
     callers: int,
-    start_at: float,
-    end_at: float,
+    start_at: float | None = None,
+    end_at: float | None = None,
     redis_url: str | None = None,
     lease_seconds: float | None = None,
     held: bool = False,
 ) -> subprocess.Popen[str]:
-    """One `fleet_worker.py` process; its report is the last line of its standard output."""
+    """One `fleet_worker.py` process; its report is the last line of its standard output.
+    Without start and end times, it says `ready` and waits for them (`start_together`)."""
     command = [
         sys.executable,
         str(WORKER),
         *("--base-url", base_url, "--flavour", flavour, "--callers", str(callers)),
-        *("--start-at", repr(start_at), "--end-at", repr(end_at)),
     ]
+    if start_at is not None and end_at is not None:
+        command += ["--start-at", repr(start_at), "--end-at", repr(end_at)]
     if redis_url is not None:
         command += ["--redis-url", redis_url]
     if lease_seconds is not None:
@@ -110,12 +115,39 @@ def start_worker(
         environment.pop(name, None)
     return subprocess.Popen(
         command,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment,
         text=True,
     )
+
+
+def start_together(workers: list[subprocess.Popen[str]], fleet: Fleet) -> tuple[float, float]:
+    """Once every worker has said `ready` (however long a loaded machine takes to start them),
+    send them all the same start and end times; return those."""
+
+    def kill_all() -> None:
+        for worker in workers:
+            worker.kill()
+
+    watchdog = threading.Timer(READY_TIMEOUT, kill_all)
+    watchdog.start()  # a worker that hangs while starting is killed, so readline returns
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"a fleet worker failed to start:\n{worker.communicate()[1]}")
+    finally:
+        watchdog.cancel()
+    start_at = time.time() + GO_SECONDS
+    # Ends on a window's end, so that the last window is whole.
+    end_at = (math.ceil(start_at / fleet.window) + fleet.whole_windows) * fleet.window
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(f"{start_at!r} {end_at!r}\n")
+        worker.stdin.flush()
+    return start_at, end_at
 
 
 def worker_report(worker: subprocess.Popen[str], *, timeout: float) -> tuple[dict[str, Any], str]:
@@ -138,22 +170,18 @@ def run_fleet(
     """Run `fleet` against a fresh windowed server, sharing `redis_url`'s store if given."""
     api = WindowedApi(limit=fleet.limit, window=fleet.window)
     with LoopbackServer(api) as server:
-        start_at = time.time() + READY_SECONDS_PER_PROCESS * fleet.processes
-        # Ends on a window's end, so that the last window is whole.
-        end_at = (math.ceil(start_at / fleet.window) + fleet.whole_windows) * fleet.window
         workers = [
             start_worker(
                 server.url,
                 flavour=fleet.flavour,
                 callers=fleet.callers,
-                start_at=start_at,
-                end_at=end_at,
                 redis_url=redis_url,
                 lease_seconds=lease_seconds,
             )
             for _ in range(fleet.processes)
         ]
         try:
+            start_at, end_at = start_together(workers, fleet)
             reports = [
                 worker_report(worker, timeout=end_at - time.time() + EXIT_GRACE)
                 for worker in workers
