@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from contextlib import AsyncExitStack, ExitStack
-from typing import Any, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 import httpx
 import pytest
@@ -219,7 +219,7 @@ async def async_client(clock: FakeClock) -> AsyncIterator[AsyncCraftClient]:
         yield craft
 
 
-Runner = Callable[[Callable[[Any], Any]], Any]
+Runner: TypeAlias = Callable[[Callable[[Any], Any]], Any]
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -288,3 +288,29 @@ def emulator_process(
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+@contextlib.contextmanager
+def either_client(
+    emulator: CraftEmulator, flavour: str, **options: Any
+) -> Generator[Runner, None, None]:
+    """A `Runner` on a `CraftClient` ("sync") or an `AsyncCraftClient` ("async", each operation
+    awaited on one event loop) from `emulator`, so that one test proves both clients."""
+    if flavour == "sync":
+        with emulator.client(**options) as client:
+            yield lambda operation: operation(client)
+        return
+    async_client = emulator.async_client(**options)
+    loop = asyncio.new_event_loop()
+
+    def run_async(operation: Callable[[Any], Awaitable[Any]]) -> Any:
+        async def main() -> Any:
+            return await operation(async_client)
+
+        return loop.run_until_complete(main())
+
+    try:
+        yield run_async
+    finally:
+        loop.run_until_complete(async_client.aclose())
+        loop.close()

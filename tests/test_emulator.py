@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -41,15 +41,20 @@ from craft_sdk import (
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, pytest_plugin
 from craft_sdk.testing.__main__ import main as cli_main
 
-from .conftest import emulator_process, record_statuses, statuses, wait_until
+from .conftest import (
+    Runner,
+    either_client,
+    emulator_process,
+    record_statuses,
+    statuses,
+    wait_until,
+)
 
 pytest_plugins = ["pytester"]
 
 START = 1_700_000_000.0  # FakeClock's start: 20 s into a clock minute
 WINDOW_END = 1_700_000_040  # so the rate-limit window in force at START ends here
 SECRET = "whsec_test"
-
-Runner = Callable[[Callable[[Any], Any]], Any]
 
 
 @pytest.fixture
@@ -59,26 +64,9 @@ def emu() -> CraftEmulator:
 
 @pytest.fixture(params=["sync", "async"])
 def call(request: pytest.FixtureRequest, emu: CraftEmulator) -> Iterator[Runner]:
-    """Runs `operation(client)` on a CraftClient, or awaits it on an AsyncCraftClient, both from
-    `emu`, so that one test proves both clients."""
-    if request.param == "sync":
-        with emu.client() as client:
-            yield lambda operation: operation(client)
-        return
-    async_client = emu.async_client()
-    loop = asyncio.new_event_loop()
-
-    def run_async(operation: Callable[[Any], Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            return await operation(async_client)
-
-        return loop.run_until_complete(main())
-
-    try:
-        yield run_async
-    finally:
-        loop.run_until_complete(async_client.aclose())
-        loop.close()
+    """Runs `operation(client)` on either client from `emu` (see `either_client`)."""
+    with either_client(emu, request.param) as runner:
+        yield runner
 
 
 def raw(

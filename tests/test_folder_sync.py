@@ -7,10 +7,9 @@ Most tests run on both clients: `sync` runs an operation on a `CraftClient` or a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,8 @@ import craft_sdk
 from craft_sdk import CraftClient, FolderSyncError, SyncProgress, SyncReport
 from craft_sdk.testing import CraftEmulator, FakeClock
 
+from .conftest import Runner, either_client
 from .loopback import LoopbackServer, Reply, SeenRequest
-
-Runner = Callable[[Callable[[Any], Any]], Any]
 
 
 @pytest.fixture
@@ -38,25 +36,9 @@ def project(emu: CraftEmulator) -> str:
 
 @pytest.fixture(params=["sync", "async"])
 def run(request: pytest.FixtureRequest, emu: CraftEmulator) -> Iterator[Runner]:
-    """Runs `operation(client)` on a CraftClient, or awaits it on an AsyncCraftClient."""
-    if request.param == "sync":
-        with emu.client(max_retries=0) as client:
-            yield lambda operation: operation(client)
-        return
-    async_client = emu.async_client(max_retries=0)
-    loop = asyncio.new_event_loop()
-
-    def run_async(operation: Callable[[Any], Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            return await operation(async_client)
-
-        return loop.run_until_complete(main())
-
-    try:
-        yield run_async
-    finally:
-        loop.run_until_complete(async_client.aclose())
-        loop.close()
+    """Runs `operation(client)` on either client from `emu` (see `either_client`)."""
+    with either_client(emu, request.param, max_retries=0) as runner:
+        yield runner
 
 
 def tree(root: Path, files: dict[str, str | bytes]) -> Path:
