@@ -44,8 +44,9 @@ from ._wire import Answer, Reject, Request, injected
 
 C = TypeVar("C", CraftClient, AsyncCraftClient)
 
-WebhookCallback: TypeAlias = Callable[[bytes, dict[str, str]], None]
-"""`callback(raw_body, headers)`: receives every webhook delivery."""
+WebhookCallback: TypeAlias = Callable[[bytes, dict[str, str]], object]
+"""`callback(raw_body, headers)`: receives every webhook delivery (what it returns is ignored,
+so `router.handle` of a `craft_sdk.webhooks.WebhookRouter` is one)."""
 
 
 class CraftEmulator:
