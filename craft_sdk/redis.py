@@ -25,6 +25,10 @@ How (docs/rate-limits-fleet.md says more):
 - Redis down, slow or failing never fails a call: the client falls back to its in-process budget,
   logs one warning, and tries Redis again every `RETRY_REDIS_AFTER` seconds.
 - One round trip before a request, one after.
+
+`RedisDedup` is the webhook router's deduplication store for receivers that run as many
+processes: a delivery is claimed with one atomic `SET NX` (a small Lua script) and expires by
+itself, so that a process killed mid-handling blocks nothing for long.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ._checks import check_seconds, check_text
 from ._clock import Clock
+from ._dedup import Claim, Dedup
 from ._errors import CraftError
 from ._rate_limit import (
     Admission,
@@ -64,7 +70,7 @@ from ._rate_limit import (
     pace,
 )
 
-__all__ = ["RedisRateLimitStore"]
+__all__ = ["RedisDedup", "RedisRateLimitStore"]
 
 DEFAULT_PREFIX: Final = "craft:rate-limit:"
 DEFAULT_LEASE_SECONDS: Final = 30.0
@@ -482,3 +488,164 @@ def _str(part: object) -> str:
 
 def _int_or_none(text: str) -> int | None:
     return int(float(text)) if text else None
+
+
+# Webhook deduplication.
+
+DEFAULT_DEDUP_PREFIX: Final = "craft:webhook:"
+
+# One round trip, atomic: the key is set only if absent, and read back in the same script, so
+# that a release between the two can never make a claim answer wrongly.
+_CLAIM_SCRIPT: Final = """
+if redis.call('SET', KEYS[1], 'busy', 'NX', 'PX', ARGV[1]) then return 'new' end
+if redis.call('GET', KEYS[1]) == 'done' then return 'done' end
+return 'busy'
+"""
+# Only a claim is forgotten: a release that comes after a completion leaves it done.
+_RELEASE_SCRIPT: Final = """
+if redis.call('GET', KEYS[1]) == 'busy' then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisDedup(Dedup):
+    """Remembers handled webhook deliveries in Redis (or Valkey), for every process that uses it.
+
+    ```python
+    from craft_sdk.redis import RedisDedup
+
+    dedup = RedisDedup.from_url("redis://localhost:6379/0", ttl=3600)
+    ```
+
+    A claim is one atomic round trip (`SET NX` with an expiry, in a Lua script), so of many
+    processes claiming one delivery at once exactly one runs it. Claims and completions expire
+    by themselves: a process killed mid-handling holds its delivery for at most `lease` seconds.
+
+    Redis failing is not hidden: `claim`, `complete` and `release` raise redis-py's
+    `redis.RedisError` (a connection error, a timeout), and the router then answers 503 so that
+    the sender retries the delivery later.
+
+    Args:
+        redis_client: A sync `redis.Redis`; the store never closes it.
+        ttl: Seconds a handled delivery is remembered as done. Longer than the sender retries.
+        lease: Seconds a claim lasts unless completed or released first: a handler that runs
+            longer may see its delivery claimed again.
+        prefix: Put before every key the store writes.
+
+    Raises:
+        TypeError: `redis_client` is not a sync redis-py client, or an argument has the wrong
+            type.
+        ValueError: `ttl` or `lease` is not a finite number over 0.
+    """
+
+    prefix: str
+    """Put before every key the store writes."""
+    ttl: float
+    """Seconds a handled delivery is remembered as done."""
+    lease: float
+    """Seconds a claim lasts unless completed or released first."""
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        *,
+        ttl: float = 3600,
+        lease: float = 60,
+        prefix: str = DEFAULT_DEDUP_PREFIX,
+    ) -> None:
+        if not isinstance(cast(object, redis_client), redis.Redis):
+            raise TypeError(
+                f"redis_client must be a redis.Redis, not {type(redis_client).__name__}"
+            )
+        self.ttl = check_seconds("ttl", ttl, zero_allowed=False)
+        self.lease = check_seconds("lease", lease, zero_allowed=False)
+        self.prefix = check_text("prefix", prefix, max_length=None, empty=True)
+        self._client = redis_client
+        self._owned = False
+        self._claim = redis_client.register_script(_CLAIM_SCRIPT)
+        self._release = redis_client.register_script(_RELEASE_SCRIPT)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        ttl: float = 3600,
+        lease: float = 60,
+        prefix: str = DEFAULT_DEDUP_PREFIX,
+        socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
+    ) -> RedisDedup:
+        """A store on the Redis at `url`, with its own connection pool (`close` closes it).
+
+        Args:
+            url: `redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS, or
+                `unix:///path/to/redis.sock`.
+            ttl: Seconds a handled delivery is remembered as done.
+            lease: Seconds a claim lasts unless completed or released first.
+            prefix: Put before every key the store writes.
+            socket_timeout: Seconds to connect, and to wait for each answer, before a call
+                raises. Never retried: the sender retries the delivery instead.
+
+        Returns:
+            The store.
+        """
+        client = redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+        )
+        store = cls(client, ttl=ttl, lease=lease, prefix=prefix)
+        store._owned = True
+        return store
+
+    def claim(self, key: str) -> Claim:
+        """Claim a delivery before handling it (see `craft_sdk.webhooks.Dedup.claim`).
+
+        Args:
+            key: The delivery's identity.
+
+        Returns:
+            "new", "done" or "busy".
+
+        Raises:
+            redis.RedisError: Redis could not be reached or failed.
+        """
+        reply = self._claim(keys=[self.prefix + key], args=[_milliseconds(self.lease)])
+        return cast(Claim, _str(reply))  # the script answers nothing else
+
+    def complete(self, key: str) -> None:
+        """Remember a delivery as handled, for `ttl` seconds.
+
+        Args:
+            key: The delivery's identity.
+
+        Raises:
+            redis.RedisError: Redis could not be reached or failed.
+        """
+        self._client.set(self.prefix + key, "done", px=_milliseconds(self.ttl))
+
+    def release(self, key: str) -> None:
+        """Forget a claimed delivery so that a retry runs it; a done one stays done.
+
+        Args:
+            key: The delivery's identity.
+
+        Raises:
+            redis.RedisError: Redis could not be reached or failed.
+        """
+        self._release(keys=[self.prefix + key])
+
+    def close(self) -> None:
+        """Close the connection pool `from_url` opened (a client given to the store stays open)."""
+        if self._owned:
+            self._client.close()
+
+    def __repr__(self) -> str:
+        # Never the URL: it may hold a password.
+        return f"RedisDedup(prefix={self.prefix!r}, ttl={self.ttl!r}, lease={self.lease!r})"
+
+
+def _milliseconds(seconds: float) -> int:
+    """Redis's `PX`: whole milliseconds, at least one."""
+    return max(1, round(seconds * 1000))
