@@ -409,7 +409,16 @@ class WebhookRouter:
             The app: it reads at most `max_body` bytes, and runs sync handlers and the dedup
             store in worker threads.
         """
-        return self._asgi
+
+        # A coroutine function, not a bound method: servers (uvicorn) tell ASGI 3 from 2 by that.
+        async def app(
+            scope: ASGIScope,
+            receive: Callable[[], Awaitable[ASGIMessage]],
+            send: Callable[[ASGIMessage], Awaitable[None]],
+        ) -> None:
+            await self._asgi(scope, receive, send)
+
+        return app
 
     def wsgi(self) -> WSGIApplication:
         """A WSGI app that answers deliveries POSTed to it: mount it in Flask or Django, or

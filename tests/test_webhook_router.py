@@ -527,14 +527,14 @@ def run_asgi(
     return start["status"], head, body["body"]
 
 
-def test_asgi_stops_reading_an_endless_body_past_max_body() -> None:
+def test_asgi_stops_reading_a_long_body_past_max_body() -> None:
     read: list[int] = []
 
-    def endless() -> bytes:
+    def long_stream() -> bytes | None:  # 100 chunks of 1000 bytes, then the end
         read.append(1000)
-        return b"x" * 1000
+        return b"x" * 1000 if len(read) <= 100 else None
 
-    status, _, body = run_asgi(WebhookRouter(SECRET, max_body=4500), chunks=endless)
+    status, _, body = run_asgi(WebhookRouter(SECRET, max_body=4500), chunks=long_stream)
     assert (status, json.loads(body)) == (413, {"ok": False, "error": "body too large"})
     assert sum(read) == 5000  # the fifth chunk was refused, and nothing after it read
 
@@ -579,6 +579,84 @@ def test_asgi_answers_lifespan_and_refuses_other_protocols() -> None:
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     with pytest.raises(ValueError, match="websocket"):
         asyncio.run(awaited(app({"type": "websocket"}, receive, send)))
+
+
+# ---- the WSGI app in process ------------------------------------------------------------------
+
+
+class Input:
+    """A `wsgi.input` that records how much was asked of it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.asked: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def run_wsgi(
+    router: WebhookRouter, stream: Input, *, method: str = "POST", **environ: Any
+) -> tuple[str, dict[str, str], bytes]:
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append((status, headers))
+
+    body = b"".join(
+        router.wsgi()({"REQUEST_METHOD": method, "wsgi.input": stream, **environ}, start_response)
+    )
+    ((status, headers),) = started
+    return status, dict(headers), body
+
+
+def test_wsgi_reads_the_declared_length_and_takes_headers_from_the_environ() -> None:
+    body = body_of()
+    stream = Input(body + b"trailing bytes of the next request")
+    status, headers, answered = run_wsgi(
+        WebhookRouter(SECRET),
+        stream,
+        CONTENT_LENGTH=str(len(body)),
+        CONTENT_TYPE="application/json",
+        HTTP_X_CRAFT_SIGNATURE=sign_webhook(body, SECRET),
+    )
+    assert (status, json.loads(answered)) == ("200 OK", {"ok": True})
+    assert headers == {"Content-Type": "application/json", "Content-Length": str(len(answered))}
+    assert sum(stream.asked) == len(body)  # not a byte past the length
+
+
+def test_wsgi_answers_a_declared_length_past_max_body_before_reading() -> None:
+    stream = Input(b"x" * 100)
+    status, _, _ = run_wsgi(WebhookRouter(SECRET, max_body=10), stream, CONTENT_LENGTH="11")
+    assert (status, stream.asked) == ("413 Request Entity Too Large", [])
+
+
+def test_wsgi_reads_at_most_max_body_plus_one_of_a_body_of_unknown_length() -> None:
+    stream = Input(b"x" * 100_000)
+    terminated: dict[str, Any] = {"wsgi.input_terminated": True}  # it ends a chunked body
+    status, _, _ = run_wsgi(WebhookRouter(SECRET, max_body=1000), stream, **terminated)
+    assert (status, sum(stream.asked)) == ("413 Request Entity Too Large", 1001)
+
+
+def test_wsgi_reads_nothing_of_a_body_with_no_length_the_server_does_not_end() -> None:
+    stream = Input(b"x" * 100)  # a raw socket: reading to its end would wait for the client
+    status, _, _ = run_wsgi(WebhookRouter(SECRET), stream)
+    assert (status, stream.asked) == ("400 Bad Request", [])
+
+
+@pytest.mark.parametrize("length", ["-1", "ten", "1e3"])
+def test_wsgi_refuses_a_content_length_that_is_no_number(length: str) -> None:
+    stream = Input(b"x" * 100)
+    status, _, _ = run_wsgi(WebhookRouter(SECRET), stream, CONTENT_LENGTH=length)
+    assert (status, stream.asked) == ("400 Bad Request", [])
+
+
+def test_wsgi_answers_another_method_405_with_allow() -> None:
+    stream = Input(b"")
+    status, headers, _ = run_wsgi(WebhookRouter(SECRET), stream, method="GET")
+    assert (status, headers["Allow"], stream.asked) == ("405 Method Not Allowed", "POST", [])
 
 
 # ---- configuration ----------------------------------------------------------------------------
