@@ -106,16 +106,32 @@ class Dedup(Protocol):
     is logged."""
 
     def claim(self, key: str) -> Claim:
-        """Take a delivery on, if no one has. Returns "new" when the caller owns it now, "done"
-        when it was handled before, "busy" when someone is handling it now."""
+        """Take a delivery on, unless it was handled or is being handled.
+
+        Args:
+            key: The delivery's identity (the hex HMAC-SHA256 of its body).
+
+        Returns:
+            "new" when the caller owns it now, "done" when it was handled before, "busy" when
+            someone is handling it now.
+        """
         ...
 
     def complete(self, key: str) -> None:
-        """The delivery was handled: remember it as done."""
+        """Remember a claimed delivery as handled.
+
+        Args:
+            key: The delivery's identity, as claimed.
+        """
         ...
 
     def release(self, key: str) -> None:
-        """The delivery's handlers failed: forget it, so that the sender's retry runs them."""
+        """Forget a claimed delivery whose handlers failed, so that the sender's retry runs
+        them.
+
+        Args:
+            key: The delivery's identity, as claimed.
+        """
         ...
 
 
@@ -442,10 +458,10 @@ class WebhookRouter:
             return
         if scope["type"] != "http":
             raise ValueError(f"The webhook app serves HTTP, not {scope['type']!r}.")
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-        ]
-        result = self._before_body(scope["method"], _header(_Pairs(headers), "content-length"))
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        result = self._before_body(scope["method"], headers.get("content-length"))
         if result is None:
             body = bytearray()
             while True:
@@ -458,7 +474,7 @@ class WebhookRouter:
                     break
                 body += chunk
                 if not message.get("more_body", False):
-                    result = await self.ahandle(bytes(body), _Pairs(headers))
+                    result = await self.ahandle(bytes(body), headers)
                     break
         head = [(name.lower().encode(), value.encode()) for name, value in result.headers.items()]
         await send({"type": "http.response.start", "status": result.status, "headers": head})
@@ -493,16 +509,6 @@ class WebhookRouter:
         if length is not None and int(length) > self._max_body:
             return _answer(413, "body too large")
         return None
-
-
-class _Pairs:
-    """Headers as (name, value) pairs, repeats kept, for `HeaderItems`."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = pairs
-
-    def items(self) -> Iterable[tuple[str, str]]:
-        return self._pairs
 
 
 class _LoopThread:
