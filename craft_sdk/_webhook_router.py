@@ -310,6 +310,9 @@ class WebhookRouter:
 
         Returns:
             The answer to send.
+
+        Raises:
+            TypeError: `body` is not the raw body (a dict or model: it was parsed already).
         """
         flow, reply, error = self._flow(body, headers), None, None
         while True:
@@ -335,6 +338,9 @@ class WebhookRouter:
 
         Returns:
             The answer to send.
+
+        Raises:
+            TypeError: `body` is not the raw body (a dict or model: it was parsed already).
         """
         flow, reply, error = self._flow(body, headers), None, None
         while True:
