@@ -27,11 +27,12 @@ import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterable, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, overload
 
 from typing_extensions import Self
 
 from ._checks import check_int, check_seconds
+from ._dedup import Dedup
 from ._errors import (
     WebhookPayloadError,
     WebhookSignatureMismatchError,
@@ -66,10 +67,6 @@ if TYPE_CHECKING:
 
 logger: Final = logging.getLogger("craft_sdk.webhooks")
 
-Claim: TypeAlias = Literal["new", "done", "busy"]
-"""What a dedup store says of a delivery: "new" (the caller owns it now), "done" (handled
-before) or "busy" (someone is handling it now)."""
-
 ASGIScope: TypeAlias = MutableMapping[str, Any]
 ASGIMessage: TypeAlias = MutableMapping[str, Any]
 ASGIApp: TypeAlias = Callable[
@@ -96,43 +93,6 @@ _OnAny = TypeVar("_OnAny", bound=Callable[[WebhookEvent], object])
 _OnError = TypeVar("_OnError", bound="Callable[[WebhookHandlerError], object]")
 _Step: TypeAlias = tuple[Callable[[Any], object], object]  # a call to make: (function, argument)
 _Flow: TypeAlias = "Generator[_Step, object, WebhookResult]"
-
-
-class Dedup(Protocol):
-    """A store of the deliveries handled, so that each runs its handlers once. Its methods are
-    called from worker threads (in async code too), and may block.
-
-    Any exception from `claim` answers 503 and runs nothing; from `complete` or `release`, it
-    is logged."""
-
-    def claim(self, key: str) -> Claim:
-        """Take a delivery on, unless it was handled or is being handled.
-
-        Args:
-            key: The delivery's identity (the hex HMAC-SHA256 of its body).
-
-        Returns:
-            "new" when the caller owns it now, "done" when it was handled before, "busy" when
-            someone is handling it now.
-        """
-        ...
-
-    def complete(self, key: str) -> None:
-        """Remember a claimed delivery as handled.
-
-        Args:
-            key: The delivery's identity, as claimed.
-        """
-        ...
-
-    def release(self, key: str) -> None:
-        """Forget a claimed delivery whose handlers failed, so that the sender's retry runs
-        them.
-
-        Args:
-            key: The delivery's identity, as claimed.
-        """
-        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -424,23 +384,16 @@ class WebhookRouter:
     # ---- the apps -----------------------------------------------------------------------
 
     def asgi(self) -> ASGIApp:
-        """An ASGI 3 app that answers deliveries POSTed to it (no framework needed): mount it
-        with `app.mount("/webhooks/craft", router.asgi())` in FastAPI or Starlette.
+        """An ASGI 3 app that answers deliveries POSTed to it (no framework needed): serve it
+        alone, or mount it in FastAPI or Starlette with `api.mount("/webhooks/craft",
+        router.asgi())` (a mount answers under `/webhooks/craft/`, with the trailing slash, and
+        redirects the path without it: give Craft the URL with the slash).
 
         Returns:
             The app: it reads at most `max_body` bytes, and runs sync handlers and the dedup
             store in worker threads.
         """
-
-        # A coroutine function, not a bound method: servers (uvicorn) tell ASGI 3 from 2 by that.
-        async def app(
-            scope: ASGIScope,
-            receive: Callable[[], Awaitable[ASGIMessage]],
-            send: Callable[[ASGIMessage], Awaitable[None]],
-        ) -> None:
-            await self._asgi(scope, receive, send)
-
-        return app
+        return _ASGIApp(self)
 
     def wsgi(self) -> WSGIApplication:
         """A WSGI app that answers deliveries POSTed to it: mount it in Flask or Django, or
@@ -515,6 +468,25 @@ class WebhookRouter:
         if length is not None and int(length) > self._max_body:
             return _answer(413, "body too large")
         return None
+
+
+class _ASGIApp:
+    """The router's ASGI app: an object with an async `__call__`, which servers (uvicorn) take
+    for ASGI 3 and Starlette's `Route` for an app rather than an endpoint function."""
+
+    def __init__(self, router: WebhookRouter) -> None:
+        self._router = router
+
+    async def __call__(
+        self,
+        scope: ASGIScope,
+        receive: Callable[[], Awaitable[ASGIMessage]],
+        send: Callable[[ASGIMessage], Awaitable[None]],
+    ) -> None:
+        await self._router._asgi(scope, receive, send)  # pyright: ignore[reportPrivateUsage]
+
+    def __repr__(self) -> str:
+        return f"<ASGI app of {self._router!r}>"
 
 
 class _LoopThread:
@@ -613,8 +585,6 @@ def _read(stream: Any, limit: int) -> bytes:
 __all__ = [
     "DEFAULT_MAX_BODY",
     "RETRY_AFTER",
-    "Claim",
-    "Dedup",
     "WebhookHandlerError",
     "WebhookResult",
     "WebhookRouter",

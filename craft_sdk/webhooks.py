@@ -10,7 +10,9 @@ being replayed. `construct_event(..., tolerance=300)` rejects bodies whose signe
 older (or further ahead) than the tolerance; deduplicate on what the event is about as well (see
 docs/webhooks.md).
 
-Nothing here needs a client, and nothing does I/O.
+Nothing here needs a client, and nothing does I/O. `WebhookRouter` (with `MemoryDedup`, or
+`craft_sdk.redis.RedisDedup` for many processes) puts it all together for a receiver: verify,
+parse, dispatch to typed handlers, answer, and make a redelivered event harmless.
 """
 
 from __future__ import annotations
@@ -323,7 +325,18 @@ __all__ = [
     "MAX_SIGNATURES",
     "SECRET_ENV",
     "SIGNATURE_HEADER",
+    "Claim",
+    "Dedup",
+    "MemoryDedup",
+    "WebhookHandlerError",
+    "WebhookResult",
+    "WebhookRouter",
     "construct_event",
     "sign_webhook",
     "verify_webhook",
 ]
+
+
+# The router and its stores, at the end: the router is built on the functions above.
+from ._dedup import Claim, Dedup, MemoryDedup  # noqa: E402
+from ._webhook_router import WebhookHandlerError, WebhookResult, WebhookRouter  # noqa: E402

@@ -1,29 +1,27 @@
-"""Receive Craft webhooks in Flask.
+"""Receive Craft webhooks in Flask, with the SDK's router.
 
-    pip install flask
+    pip install craft-sdk flask
     CRAFT_WEBHOOK_SECRET=... flask --app examples.webhooks_flask run
 
-craft-sdk does not depend on Flask: this file is an example to copy.
+The router's WSGI app answers under /webhooks/craft; the rest of the Flask app is untouched.
+craft-sdk does not depend on Flask; without a router, see docs/webhooks.md.
 """
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from craft_sdk import BuildFailedEvent, WebhookVerificationError, construct_event
+from craft_sdk import BuildFailedEvent
+from craft_sdk.webhooks import MemoryDedup, WebhookRouter
+
+router = WebhookRouter(tolerance=300, dedup=MemoryDedup(ttl=3600))
+
+
+@router.on("build.failed")
+def build_failed(event: BuildFailedEvent) -> None:
+    print(f"build of {event.data.project_id} failed: {event.data.error}")
+
 
 app = Flask(__name__)
-
-
-@app.post("/webhooks/craft")
-def craft_webhook() -> tuple[str, int]:
-    # The raw bytes; do not call request.get_json() first, and do not pass its result.
-    body = request.get_data()
-    try:
-        event = construct_event(body, headers=request.headers, tolerance=300)
-    except WebhookVerificationError:
-        abort(400)
-
-    if isinstance(event, BuildFailedEvent):
-        print(f"build of {event.data.project_id} failed: {event.data.error}")
-    return "", 204
+app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/webhooks/craft": router.wsgi()})  # type: ignore[method-assign]

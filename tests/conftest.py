@@ -314,3 +314,46 @@ def either_client(
     finally:
         loop.run_until_complete(async_client.aclose())
         loop.close()
+
+
+def run_together(commands: list[list[str]], *, timeout: float = 60) -> list[tuple[str, str]]:
+    """Start the processes, wait until each says `ready` (however slowly a loaded machine starts
+    them), send each a `go` line at once, and return what each printed after: (stdout, stderr).
+
+    A watchdog kills them all after `timeout`, so that no read waits forever; every process must
+    exit 0.
+    """
+    processes = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+
+    def kill_all() -> None:
+        for process in processes:
+            process.kill()
+
+    watchdog = threading.Timer(timeout, kill_all)
+    watchdog.start()
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready", process.communicate()[1]
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate() for process in processes]
+    finally:
+        watchdog.cancel()
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert [process.returncode for process in processes] == [0] * len(processes), outputs
+    return outputs

@@ -8,7 +8,6 @@ races between threads and between processes, and what each store alone promises.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from craft_sdk._dedup import Claim, Dedup, MemoryDedup
 from craft_sdk.redis import DEFAULT_DEDUP_PREFIX, RedisDedup
 from craft_sdk.testing import FakeClock
 
-from .conftest import wait_until
+from .conftest import run_together, wait_until
 
 KEY: Final = "ab" * 32  # a delivery's signature: 64 hex characters
 OTHER_KEY: Final = "cd" * 32
@@ -168,39 +167,7 @@ def test_twenty_threads_claiming_one_delivery_get_one_new(make_store: MakeStore)
 
 
 def test_four_processes_claiming_one_delivery_on_redis_get_one_new(redis_url: str) -> None:
-    workers = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), KEY, redis_url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-
-    def kill_all() -> None:
-        for worker in workers:
-            worker.kill()
-
-    watchdog = threading.Timer(60, kill_all)
-    watchdog.start()  # a worker that hangs is killed, so that every read below returns
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        outputs = [worker.communicate() for worker in workers]
-    finally:
-        watchdog.cancel()
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.communicate()
-    assert [worker.returncode for worker in workers] == [0] * 4, [err for _, err in outputs]
+    outputs = run_together([[sys.executable, str(WORKER), KEY, redis_url]] * 4)
     assert sorted(out.strip() for out, _ in outputs) == ["busy", "busy", "busy", "new"]
 
 

@@ -125,9 +125,11 @@ async def test_fastapi_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
     body, headers = signed_delivery()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://receiver.test") as http:
-        accepted = await http.post("/webhooks/craft", content=body, headers=headers)
-        forged = await http.post("/webhooks/craft", content=body + b"\n", headers=headers)
+        accepted = await http.post("/webhooks/craft/", content=body, headers=headers)
+        again = await http.post("/webhooks/craft/", content=body, headers=headers)
+        forged = await http.post("/webhooks/craft/", content=body + b"\n", headers=headers)
     assert accepted.status_code == 200
+    assert again.json() == {"ok": True, "duplicate": True}  # a redelivery runs nothing
     assert forged.status_code == 400
 
 
@@ -136,9 +138,14 @@ def test_flask_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
     app = load("webhooks_flask.py").app
     body, headers = signed_delivery()
     client = app.test_client()
-    assert client.post("/webhooks/craft", data=body, headers=headers).status_code == 204
+    assert client.post("/webhooks/craft", data=body, headers=headers).status_code == 200
+    assert client.post("/webhooks/craft", data=body, headers=headers).json == {
+        "ok": True,
+        "duplicate": True,
+    }
     unsigned = {k: v for k, v in headers.items() if k.lower() != "x-craft-signature"}
     assert client.post("/webhooks/craft", data=body, headers=unsigned).status_code == 400
+    assert client.get("/webhooks/craft").status_code == 405
 
 
 def test_django_receiver() -> None:
@@ -176,4 +183,4 @@ def test_django_receiver() -> None:
         timeout=120,
         check=True,
     )
-    assert result.stdout.split() == [b"204", b"400"]
+    assert result.stdout.split() == [b"200", b"400"]

@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "craft_sdk"
 DISTRIBUTION = "craft-sdk"
-DEPENDENCIES = {"httpx", "pathspec", "pydantic", "tenacity", "typing-extensions"}
+DEPENDENCIES = {"exceptiongroup", "httpx", "pathspec", "pydantic", "tenacity", "typing-extensions"}
 TIMEOUT = 120
 
 

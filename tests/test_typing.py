@@ -1,4 +1,5 @@
-"""What type checkers make of code written against the SDK (issue #14, points 3 to 5).
+"""What type checkers make of code written against the SDK (issue #14, points 3 to 5; the
+webhook router's typed handlers, issue #18).
 
 One small user program, checked by pyright (strict) and by mypy (--strict), each run once in a
 subprocess: the idioms the docs show must check cleanly, and the mistakes the types exist to
@@ -25,9 +26,38 @@ from craft_sdk import (
     Deployment,
     FileEntry,
     Project,
+    ProjectCreatedEvent,
     WebhookEvent,
     construct_event,
 )
+from craft_sdk.webhooks import WebhookRouter
+
+router = WebhookRouter(secret="whsec_test")
+
+
+@router.on("build.failed")
+async def on_failed(event: BuildFailedEvent) -> None:
+    print(event.data.error)
+
+
+@router.on("build.failed")
+def on_any_failed(event: WebhookEvent) -> None:
+    print(event.event)
+
+
+@router.on_any
+def audit(event: WebhookEvent) -> None:
+    print(event.event)
+
+
+@router.on("build.failed")  # error: reportArgumentType type-var
+def wrong_class(event: ProjectCreatedEvent) -> None:
+    print(event.data.project_id)
+
+
+@router.on("build.faild")  # error: reportCallIssue call-overload
+def typo(event: BuildFailedEvent) -> None:
+    print(event.data.error)
 
 
 def names_oldest_first(client: CraftClient) -> list[str]:
@@ -122,7 +152,7 @@ def _run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_program_marks_what_it_expects() -> None:
-    assert len(EXPECTED) == 6
+    assert len(EXPECTED) == 8
 
 
 def test_pyright_strict_accepts_the_idioms_and_flags_the_mistakes(program: Path) -> None:

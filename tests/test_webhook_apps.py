@@ -24,10 +24,10 @@ import pytest
 import uvicorn
 
 from craft_sdk import ProjectCreatedEvent, ProjectUpdatedEvent, WebhookEvent
-from craft_sdk._webhook_router import WebhookRouter
 from craft_sdk.testing import CraftEmulator
+from craft_sdk.webhooks import MemoryDedup, WebhookRouter
 
-from .test_webhook_router import SECRET, StandInDedup, body_of, headers_for
+from .test_webhook_router import SECRET, body_of, headers_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -155,7 +155,7 @@ def test_uvicorn_takes_the_asgi_app_for_asgi_3() -> None:
 
 
 def test_the_emulators_deliveries_reach_typed_handlers(receiver: Receiver) -> None:
-    router = receiver.router = WebhookRouter(SECRET, dedup=StandInDedup())
+    router = receiver.router = WebhookRouter(SECRET, dedup=MemoryDedup())
     created: list[ProjectCreatedEvent] = []
     updated: list[ProjectUpdatedEvent] = []
     seen: list[str] = []
@@ -188,7 +188,7 @@ def test_the_emulators_deliveries_reach_typed_handlers(receiver: Receiver) -> No
 def test_a_failed_delivery_is_retried_by_the_sender_and_a_copy_then_ignored(
     receiver: Receiver, http: httpx.Client
 ) -> None:
-    router = receiver.router = WebhookRouter(SECRET, dedup=StandInDedup())
+    router = receiver.router = WebhookRouter(SECRET, dedup=MemoryDedup())
     calls: list[str] = []
 
     @router.on("project.created")
@@ -281,7 +281,7 @@ def test_asgi_reads_a_chunked_body_and_refuses_one_growing_past_the_limit(
 def test_twenty_concurrent_copies_run_the_handler_once(
     receiver: Receiver, http: httpx.Client
 ) -> None:
-    router = receiver.router = WebhookRouter(SECRET, dedup=StandInDedup())
+    router = receiver.router = WebhookRouter(SECRET, dedup=MemoryDedup())
     runs: list[str] = []
     others_answered = threading.Event()
 

@@ -27,22 +27,22 @@ from craft_sdk import (
     WebhookEvent,
     sign_webhook,
 )
-from craft_sdk._webhook_router import (
+from craft_sdk.testing import CraftEmulator
+from craft_sdk.webhooks import (
     Claim,
     Dedup,
     WebhookHandlerError,
     WebhookResult,
     WebhookRouter,
 )
-from craft_sdk.testing import CraftEmulator
 
 SECRET = "whsec_router_8d1f9c2b7e"
 OLD_SECRET = "whsec_router_old_44a0c1"
 
 
 class StandInDedup:
-    """A minimal store following `Dedup` (until the real MemoryDedup lands): it records every
-    call, and `fail_on` makes a method raise."""
+    """A store of one's own, following the `Dedup` protocol as a user's would: it records every
+    call, and `fail_on` makes a method raise (the real stores are tested in test_dedup.py)."""
 
     def __init__(self, fail_on: str | None = None) -> None:
         self.states: dict[str, Claim] = {}
