@@ -5,13 +5,17 @@ closes (so it never outlives the bench). `BenchServer` starts it from the bench 
 
 It is an asyncio protocol speaking just enough HTTP/1.1: keep-alive, `Content-Length` request
 bodies (read in chunks and dropped, so a 200 MiB upload costs it no memory), any number of
-connections. Every answer body is serialised before it is asked for, so the client, not the
-server, is what the bench measures. Answers are shaped like the Craft API's:
+connections. Every answer body but a file listing is serialised before it is asked for, so the
+client, not the server, is what the bench measures. Answers are shaped like the Craft API's:
 
     GET /v1/me                            the key's user
     GET /v1/projects/proj_000001          one project, with settings and stats
     GET /v1/projects?page=P&limit=L       page P of 100,000 projects (L from 1 to 100)
-    PUT /v1/projects/<id>/files/<path>    the body counted and dropped; the file entry back
+    PUT /v1/projects/<id>/files/<path>    the body counted and dropped; the file's entry
+                                          (its size, and the time of the write as updatedAt)
+                                          remembered, and answered
+    GET /v1/projects/<id>/files           the entries of every file written to the project,
+                                          sorted by path (any project id; none written: [])
     GET /_bench/stats                     requests served and the server's CPU seconds
 
 Every request but the last must carry `Authorization: Bearer <API_KEY>` (else 401), and every
@@ -111,13 +115,43 @@ def error_body(code: str, message: str) -> bytes:
     return _json({"success": False, "error": {"code": code, "message": message}})
 
 
-@functools.lru_cache(maxsize=4096)  # a GET's answer depends on nothing else
+class Files:
+    """The files written to each project: per path, its entry, serialised once at the write."""
+
+    def __init__(self) -> None:
+        self._projects: dict[str, dict[str, bytes]] = {}
+
+    def write(self, project_id: str, path: str, size: int) -> bytes:
+        """Remember a write of `size` bytes; the answer's body, the file's entry."""
+        # Whole seconds, as the API spells its timestamps: the entry stays as it was written
+        # until the file is written again, so a listing shows what the write answered.
+        updated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        entry = _json({"path": path, "type": "file", "size": size, "updatedAt": updated_at})
+        self._projects.setdefault(project_id, {})[path] = entry
+        return b'{"success":true,"data":%s}' % entry
+
+    def listing(self, project_id: str) -> bytes:
+        """Every file written to the project, sorted by path (no pagination, as documented)."""
+        files = self._projects.get(project_id, {})
+        return b'{"success":true,"data":[%s]}' % b",".join(files[path] for path in sorted(files))
+
+
+def is_listing(target: str) -> bool:
+    return target.partition("?")[0].endswith("/files")
+
+
+@functools.lru_cache(maxsize=4096)  # a GET's answer depends on nothing else, a listing aside
 def route_get(target: str, authorization: str) -> tuple[int, bytes]:
     return route("GET", target, authorization, 0)
 
 
-def route(method: str, target: str, authorization: str, body_size: int) -> tuple[int, bytes]:
-    """The status and body of the answer to a request (whose body of `body_size` was read)."""
+def route(
+    method: str, target: str, authorization: str, body_size: int, files: Files | None = None
+) -> tuple[int, bytes]:
+    """The status and body of the answer to a request (whose body of `body_size` was read).
+
+    `files` holds what was written; without it (the cached GETs), files are not answered.
+    """
     url = urlsplit(target)
     if url.path == STATS_PATH:
         return 200, b""  # filled in by `Api.answer`
@@ -137,9 +171,12 @@ def route(method: str, target: str, authorization: str, body_size: int) -> tuple
                 return 200, page_body(page, limit)
         elif method == "GET" and parts[1:] == [PROJECT_ID]:
             return 200, PROJECT_BODY
-        elif method == "PUT" and len(parts) > 3 and parts[2] == "files":
-            entry = {"path": unquote("/".join(parts[3:])), "type": "file", "size": body_size}
-            return 200, _json({"success": True, "data": {**entry, "updatedAt": _TIMESTAMP}})
+        elif files is not None and parts[2:3] == ["files"]:
+            project_id = unquote(parts[1])
+            if method == "PUT" and len(parts) > 3:
+                return 200, files.write(project_id, unquote("/".join(parts[3:])), body_size)
+            if method == "GET" and len(parts) == 3:
+                return 200, files.listing(project_id)
     return 404, error_body("NOT_FOUND", f"No bench answer for {method} {url.path}")
 
 
@@ -150,6 +187,7 @@ class Api:
     def __init__(self) -> None:
         self.shared_headers = b""
         self.requests = 0
+        self.files = Files()
         self.refresh()
 
     def refresh(self) -> None:
@@ -164,10 +202,10 @@ class Api:
         ).encode()
 
     def answer(self, method: str, target: str, authorization: str, body_size: int) -> bytes:
-        if method == "GET":
+        if method == "GET" and not is_listing(target):
             status, body = route_get(target, authorization)
         else:
-            status, body = route(method, target, authorization, body_size)
+            status, body = route(method, target, authorization, body_size, self.files)
         if target == STATS_PATH:
             body = _json({"requests": self.requests, "cpu_seconds": time.process_time()})
         else:
