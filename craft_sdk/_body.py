@@ -10,6 +10,7 @@ only once the body is complete, so a failed download never leaves half a file be
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import stat
@@ -43,8 +44,19 @@ class Upload:
     size: int | None
     """The body's length in bytes; None when the source cannot tell (a pipe)."""
 
-    def __init__(self, content: FileContent, on_progress: ProgressCallback | None = None) -> None:
+    sent_sha256: str | None
+    """With `digest=True`: the SHA-256 of the last body sent whole (None before one was)."""
+
+    def __init__(
+        self,
+        content: FileContent,
+        on_progress: ProgressCallback | None = None,
+        *,
+        digest: bool = False,
+    ) -> None:
         self._on_progress = on_progress
+        self._digest = digest
+        self.sent_sha256 = None
         self._data: bytes | None = None
         self._path: Path | None = None
         self._file: BinaryIO | None = None
@@ -85,13 +97,19 @@ class Upload:
         is called before each chunk (httpx asks for the next once the last is written), and
         may raise to stop the upload."""
         done = 0
+        # Hashed as it goes out, so that folder sync records exactly the bytes it sent.
+        digest = hashlib.sha256() if self._digest else None
         for chunk in self._read_from_start():
             if pace is not None:
                 pace(done)
             done += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
             yield chunk
             if self._on_progress is not None:
                 self._on_progress(done, self.size)
+        if digest is not None:
+            self.sent_sha256 = digest.hexdigest()
 
     async def achunks(self, pace: Callable[[int], None] | None = None) -> AsyncIterator[bytes]:
         """`chunks()` for the async client. Reading a local file in 64 KiB pieces takes

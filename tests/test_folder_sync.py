@@ -381,3 +381,21 @@ def test_a_state_file_of_another_sort_is_ignored_not_trusted(
         assert client.files.upload_folder(project, folder).sent == ("a.txt",)
     saved = json.loads((folder / ".craft" / "sync-state.json").read_text())
     assert saved["version"] == 1
+
+
+def test_an_upload_hashes_the_bytes_it_sent(tmp_path: Path) -> None:
+    """Folder sync records the digest of what went out, not of what the file held when planned."""
+    import hashlib
+
+    from craft_sdk._body import Upload
+
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"x" * 200_000)
+    upload = Upload(source, digest=True)
+    partial = upload.chunks()
+    next(partial)
+    partial.close()
+    assert upload.sent_sha256 is None  # an attempt cut short records nothing
+    source.write_bytes(b"y" * 200_000)  # changed before the body went out whole
+    assert b"".join(upload.chunks()) == b"y" * 200_000
+    assert upload.sent_sha256 == hashlib.sha256(b"y" * 200_000).hexdigest()

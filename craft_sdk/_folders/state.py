@@ -13,14 +13,13 @@ fails halfway keeps what it did and a re-run resumes.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .._body import CHUNK_SIZE
 from ..models import FileEntry
@@ -32,8 +31,7 @@ DEFAULT_STATE: Final = f"{DEFAULT_STATE_DIR}/sync-state.json"
 """Where the state file is kept by default, relative to the synced folder."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One path's last sync: the local content's hash and size, and the remote entry seen."""
 
     sha256: str
@@ -69,6 +67,7 @@ class SyncState:
         self._target = target
         self._document: dict[str, Any] = {"version": VERSION, "targets": {}}
         self.records: dict[str, Record] = {}
+        self._saved: dict[str, Record] | None = None  # the records as the file holds them
 
     def forget_all_but(self, paths: Iterable[str]) -> None:
         """Drop the records of paths no longer on both sides."""
@@ -89,14 +88,16 @@ class SyncState:
             return
         if document.get("version") == VERSION:
             self._document, self.records = document, records
+            self._saved = dict(records)
 
     def save(self) -> None:
-        """Write the file atomically (its folder made if need be)."""
-        if self.path is None:
+        """Write the file atomically (its folder made if need be), unless it holds these
+        records already."""
+        if self.path is None or self.records == self._saved:
             return
         targets = self._document.setdefault("targets", {})
         targets[self._target] = {
-            path: dataclasses.asdict(record) for path, record in sorted(self.records.items())
+            path: record._asdict() for path, record in sorted(self.records.items())
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(
@@ -104,8 +105,9 @@ class SyncState:
         )
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump(self._document, file, indent=1, sort_keys=True)
+                json.dump(self._document, file, separators=(",", ":"))
             os.replace(temporary, self.path)
+            self._saved = dict(self.records)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._batch import Batch
-from .._body import Download, ProgressCallback
+from .._body import Download, ProgressCallback, Upload
 from .._checks import check_int
 from .._errors import FolderSyncError
 from .._flow import Flow, Local, Many
@@ -39,7 +39,7 @@ from ..resources.files import (
     download_call,
     file_path,
     list_flow,
-    write_call,
+    upload_call,
 )
 from .report import SyncProgress, SyncReport
 from .select import Filters, Selection, select
@@ -105,12 +105,15 @@ def upload_flow(project_id: str, folder: Path, options: Options) -> Flow[SyncRep
     def look() -> tuple[Selection, dict[str, str]]:
         selection = select(folder, options.filters)
         state.load()
-        return selection, {path: sha256_of(f.location) for path, f in selection.files.items()}
+        # Only a file with a record can be skipped, so only those are hashed now; the others
+        # are hashed as they are sent.
+        recorded = [p for p in selection.files if p in state.records]
+        return selection, {p: sha256_of(selection.files[p].location) for p in recorded}
 
     selection, hashes = yield Local(look)
     remote = _remote_files((yield from list_flow(project_id)), options.prefix)
     local = selection.files
-    send = [p for p in local if not _unchanged(state, p, hashes[p], remote.get(p))]
+    send = [p for p in local if not _unchanged(state, p, hashes.get(p), remote.get(p))]
     gone = [p for p in remote if p not in local and selection.takes_part(p)]
     outcome = _Outcome(
         "upload",
@@ -123,13 +126,13 @@ def upload_flow(project_id: str, folder: Path, options: Options) -> Flow[SyncRep
         return outcome.planned(send, gone)
 
     progress = _Progress(send, outcome.sizes, options.on_progress)
-    writes = {
-        p: write_call(project_id, options.prefix + p, local[p].location, progress.of(p))
-        for p in send
-    }
+    uploads = {p: Upload(local[p].location, progress.of(p), digest=True) for p in send}
+    writes = {p: upload_call(project_id, options.prefix + p, uploads[p]) for p in send}
     batch = yield Many(writes, options.concurrency, progress.file_done)
     for path, entry in batch.results.items():
-        state.records[path] = Record.of(hashes[path], local[path].size, entry)
+        sent = uploads[path].sent_sha256  # the bytes that went out, whatever the file holds now
+        if sent is not None:
+            state.records[path] = Record.of(sent, local[path].size, entry)
     state.forget_all_but(local)
     yield Local(state.save)
     outcome.transferred(batch, then=gone)
@@ -355,9 +358,9 @@ def _remote_files(entries: list[FileEntry], prefix: str) -> dict[str, FileEntry]
     return dict(sorted(found.items()))
 
 
-def _unchanged(state: SyncState, path: str, sha256: str, remote: FileEntry | None) -> bool:
+def _unchanged(state: SyncState, path: str, sha256: str | None, remote: FileEntry | None) -> bool:
     record = state.records.get(path)
-    return record is not None and record.unchanged(sha256, remote)
+    return record is not None and sha256 is not None and record.unchanged(sha256, remote)
 
 
 def _unsafe(real_folder: str, path: str) -> str | None:

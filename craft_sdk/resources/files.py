@@ -86,7 +86,11 @@ def _read_text(project_id: str, path: str, encoding: str) -> Call[str]:
 def write_call(
     project_id: str, path: str, content: FileContent, on_progress: ProgressCallback | None
 ) -> Call[FileEntry]:
-    upload = Upload(content, on_progress)
+    return upload_call(project_id, path, Upload(content, on_progress))
+
+
+def upload_call(project_id: str, path: str, upload: Upload) -> Call[FileEntry]:
+    """The PUT that writes `upload` to a file of the project."""
 
     def parse(response: httpx.Response) -> FileEntry:
         # Assumed: the answer may describe the file written, or say nothing (even 204).
