@@ -1,0 +1,20 @@
+"""The `craft` command line (`pip install "craft-sdk[cli]"`): the SDK from a terminal.
+
+Every command is a few lines on the public SDK. `main()` is the console script.
+"""
+
+from __future__ import annotations
+
+from ._app import cli
+from ._projects import me, projects
+
+cli.add_command(me)
+cli.add_command(projects)
+
+
+def main() -> None:
+    """Run `craft` with the process's arguments; exits with the command's exit code."""
+    cli(prog_name="craft")
+
+
+__all__ = ["cli", "main"]
