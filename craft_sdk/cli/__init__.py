@@ -6,10 +6,13 @@ Every command is a few lines on the public SDK. `main()` is the console script.
 from __future__ import annotations
 
 from ._app import cli
+from ._deployments import deploy, deployments
 from ._projects import me, projects
 
 cli.add_command(me)
 cli.add_command(projects)
+cli.add_command(deployments)
+cli.add_command(deploy)
 
 
 def main() -> None:
