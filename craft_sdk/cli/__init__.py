@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from ._app import cli
 from ._deployments import deploy, deployments
+from ._files import files
 from ._projects import me, projects
 
 cli.add_command(me)
 cli.add_command(projects)
 cli.add_command(deployments)
 cli.add_command(deploy)
+cli.add_command(files)
 
 
 def main() -> None:

@@ -30,25 +30,26 @@ class Output:
     progress: bool = True
     verbose: bool = False
 
-    def items(self, items: Iterable[WireModel], columns: Sequence[str]) -> None:
-        """Print a list of API objects: one JSON array, ids, or a table of `columns`
-        (wire names)."""
+    def items(self, items: Iterable[WireModel], columns: Sequence[str], key: str = "id") -> None:
+        """Print a list of API objects: one JSON array, their `key` (id) a line each with
+        `-q`, or a table of `columns` (wire names)."""
         dicts = [item.to_dict() for item in items]
         if self.json:
             _print_json(dicts)
         elif self.quiet:
             for item in dicts:
-                click.echo(item["id"])
+                click.echo(item[key])
         else:
             _table([{column: item.get(column) for column in columns} for item in dicts], columns)
 
-    def item(self, item: WireModel) -> None:
-        """Print one API object: a JSON object, its id, or its fields a line each."""
+    def item(self, item: WireModel, key: str = "id") -> None:
+        """Print one API object: a JSON object, its `key` (id) with `-q`, or its fields a line
+        each."""
         wire = item.to_dict()
         if self.json:
             _print_json(wire)
         elif self.quiet:
-            click.echo(wire.get("id", ""))
+            click.echo(wire.get(key, ""))
         else:
             _fields(wire)
 
