@@ -59,7 +59,16 @@ def make_projects(client: CraftClient, names: Sequence[str]) -> list[str]:
 def test_help_lists_every_command_and_the_exit_codes() -> None:
     result = craft(None, "--help", env={"CRAFT_API_KEY": SECRET_KEY})
     assert result.exit_code == 0
-    for command in ("me", "projects", "deployments", "deploy", "files"):
+    for command in (
+        "me",
+        "projects",
+        "deployments",
+        "deploy",
+        "files",
+        "api",
+        "webhooks",
+        "emulator",
+    ):
         assert f"  {command} " in result.stdout
     for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "130 "):
         assert f"  {code}" in result.stdout

@@ -93,7 +93,9 @@ def deploy(
     delete: bool,
     timeout: float,
 ) -> None:
-    """Push FOLDER (if given), start a deployment and follow it live to the end.
+    """Push FOLDER, deploy, and follow the build to its end.
+
+    FOLDER is optional: without it, the project is deployed as it is.
 
     The exit code says how it ended: 0 completed, 5 failed, 6 timed out.
     """

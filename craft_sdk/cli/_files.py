@@ -19,7 +19,7 @@ FILE_COLUMNS = ("path", "type", "size", "updatedAt")
 
 @click.group()
 def files() -> None:
-    """List, read, write and delete a project's files; push and pull folders."""
+    """Read, write and delete files; push and pull folders."""
 
 
 @files.command("ls")
