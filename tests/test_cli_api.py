@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -115,6 +116,16 @@ def test_trigger_to_nothing_listening_exits_1() -> None:
     result = craft(None, "webhooks", "trigger", "build.started", "--to", url, "--secret", SECRET)
     assert result.exit_code == 1
     assert "is the receiver running?" in result.stderr
+
+
+def test_trigger_posts_over_http_only(tmp_path: Path) -> None:
+    local = tmp_path / "secret.txt"
+    local.write_text("private")
+    args = ("webhooks", "trigger", "build.started", "--secret", SECRET, "--to")
+    result = craft(None, *args, local.as_uri())
+    assert result.exit_code == 2
+    assert "private" not in result.stdout
+    assert "is not an http:// or https:// URL" in result.stderr
 
 
 BODY = b'{"event":"build.failed","timestamp":"2026-01-15T10:30:00Z","data":{"projectId":"p1"}}'

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
 import click
-import httpx
 
 from ..webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
 from ._app import State, pass_state
@@ -71,14 +72,31 @@ def trigger(
     """
     body = json.dumps(sample_event(event, project_id, datetime.now(timezone.utc))).encode()
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign_webhook(body, secret)}
+    status, answer = _post(url, body, headers, timeout)
+    state.output.status(f"{event} -> {url}: HTTP {status}")
+    text = answer.decode("utf-8", "replace")
+    click.echo(text, nl=not text.endswith("\n"))
+    if not 200 <= status < 300:
+        raise CliError(f"the receiver answered HTTP {status}")
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    # The standard library, not the SDK's HTTP client: this is not a call to the Craft API (and
+    # httpx stays behind craft_sdk/_http.py).
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="--to")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        answer = httpx.post(url, content=body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as error:
-        raise CliError(f"{url} did not answer ({error}): is the receiver running?") from None
-    state.output.status(f"{event} -> {url}: HTTP {answer.status_code}")
-    click.echo(answer.text, nl=not answer.text.endswith("\n"))
-    if not answer.is_success:
-        raise CliError(f"the receiver answered HTTP {answer.status_code}")
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return int(answer.status), answer.read()
+    except urllib.error.HTTPError as refused:
+        try:
+            return refused.code, refused.read()
+        finally:
+            refused.close()
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise CliError(f"{url} did not answer ({reason}): is the receiver running?") from None
 
 
 @webhooks.command("verify")
