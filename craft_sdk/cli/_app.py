@@ -1,0 +1,135 @@
+"""The `craft` group: its global options, the client every command shares, and the one place
+where a failure becomes a line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from .. import CraftClient
+from ._errors import EXIT_CODES_HELP, CliError, ExitCode, report
+from ._output import Output
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """What the group's options set up for the command that runs."""
+
+    output: Output
+    make_client: Callable[[], CraftClient]
+    owns_client: bool = True
+    _client: CraftClient | None = field(default=None, repr=False)
+
+    @property
+    def client(self) -> CraftClient:
+        """The client, built on first use, so that `--help` and usage errors need no key."""
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def close(self) -> None:
+        """Close the client if this run built it (one handed in belongs to its maker)."""
+        if self._client is not None and self.owns_client:
+            self._client.close()
+
+
+class CraftGroup(click.Group):
+    """A group that turns failures into one line and an exit code (see `ExitCode`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report a failure as one line on stderr and exit with its code."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            # Clean: no traceback, and the shell sees the conventional 128 + SIGINT.
+            click.echo("craft: interrupted", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as error:
+            raise click.exceptions.Exit(report(error)) from None
+
+
+def _client_from_options(api_key: str | None, base_url: str | None) -> Callable[[], CraftClient]:
+    def make() -> CraftClient:
+        if not api_key:
+            raise CliError(
+                "no API key: set CRAFT_API_KEY or pass --api-key", ExitCode.AUTHENTICATION
+            )
+        return CraftClient(api_key=api_key, base_url=base_url)
+
+    return make
+
+
+@click.group(
+    cls=CraftGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--api-key",
+    envvar="CRAFT_API_KEY",
+    show_envvar=True,
+    metavar="KEY",
+    help="Your API key (better from the environment: a flag shows in `ps`).",
+)
+@click.option(
+    "--base-url", envvar="CRAFT_BASE_URL", show_envvar=True, metavar="URL", help="The API's URL."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print data as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="Print ids only, one a line; no status lines.")
+@click.option("--no-progress", is_flag=True, help="No progress bars, even on a terminal.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request to stderr.")
+@click.version_option(package_name="craft-sdk", prog_name="craft")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_key: str | None,
+    base_url: str | None,
+    as_json: bool,
+    quiet: bool,
+    no_progress: bool,
+    verbose: bool,
+) -> None:
+    """The Craft API from a terminal: projects, files, deployments and webhooks.
+
+    Data goes to stdout, everything else to stderr.
+    """
+    if verbose:
+        ctx.call_on_close(_log_requests())
+    output = Output(json=as_json, quiet=quiet, progress=not no_progress, verbose=verbose)
+    given = ctx.obj
+    # Tests hand in a client (CliRunner.invoke(cli, obj=emulator.client())).
+    if isinstance(given, CraftClient):
+        state = State(output, lambda: given, owns_client=False)
+    else:
+        state = State(output, _client_from_options(api_key, base_url))
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def _log_requests() -> Callable[[], None]:
+    # The SDK's INFO lines name the method, path, status and request id, never the key (its
+    # DEBUG lines add headers, redacted; not needed here).
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("craft: %(message)s"))
+    logger = logging.getLogger("craft_sdk")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return undo
+
+
+pass_state = click.make_pass_decorator(State)

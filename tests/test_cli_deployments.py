@@ -1,0 +1,127 @@
+"""`craft deployments ...` and `craft deploy` against the in-process emulator: how each ends
+(exit 0, 5 failed, 6 timed out), the status lines on stderr and the deployment on stdout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from craft_sdk import CraftClient
+from craft_sdk.cli import cli
+from craft_sdk.testing import CraftEmulator
+
+
+@pytest.fixture
+def emu() -> Iterator[CraftEmulator]:
+    emulator = CraftEmulator()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def client(emu: CraftEmulator) -> Iterator[CraftClient]:
+    with emu.client() as client:
+        yield client
+
+
+@pytest.fixture
+def project_id(client: CraftClient) -> str:
+    return client.projects.create(name="site").id
+
+
+def craft(client: CraftClient, *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), obj=client, catch_exceptions=False)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    folder = tmp_path / "site"
+    (folder / "css").mkdir(parents=True)
+    (folder / "index.html").write_text("<h1>hi</h1>")
+    (folder / "css" / "site.css").write_text("h1 { color: red }")
+    return folder
+
+
+def test_deploy_pushes_the_folder_and_follows_to_completed(
+    client: CraftClient, emu: CraftEmulator, project_id: str, site: Path
+) -> None:
+    result = craft(client, "--json", "deploy", str(site), "--project", project_id)
+    assert result.exit_code == 0, result.stderr
+    deployment = json.loads(result.stdout)
+    assert deployment["status"] == "completed"
+    assert deployment["environment"] == "production"
+    assert set(emu.files[project_id]) >= {"index.html", "css/site.css"}
+    status_lines = result.stderr.splitlines()
+    assert any("2 uploaded" in line for line in status_lines)
+    assert f"deployment {deployment['id']} started (production)" in status_lines
+    assert any(line.endswith(f"{deployment['id']} building") for line in status_lines)
+    assert status_lines[-1].endswith(f"{deployment['id']} completed {deployment['url']}")
+
+
+def test_deploy_without_a_folder_to_preview(client: CraftClient, project_id: str) -> None:
+    result = craft(client, "-q", "deploy", "--project", project_id, "--env", "preview")
+    assert result.exit_code == 0
+    (deployment_id,) = result.stdout.split()
+    assert client.deployments.get(project_id, deployment_id).environment == "preview"
+    assert result.stderr == ""  # -q: no status lines
+
+
+def test_a_failed_build_exits_5(client: CraftClient, emu: CraftEmulator, project_id: str) -> None:
+    emu.fail_next_deployment("Syntax error in index.html")
+    result = craft(client, "deploy", "--project", project_id)
+    assert result.exit_code == 5
+    assert result.stdout == ""
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("craft: error: deployment dep_")
+    assert last.endswith("failed: Syntax error in index.html")
+
+
+def test_a_build_still_going_at_the_timeout_exits_6(
+    emu: CraftEmulator, client: CraftClient, project_id: str
+) -> None:
+    # An hour's build on the emulator's clock (which the wait's sleeps move on), and reads that
+    # do not push it along.
+    emu.build_seconds = 3600
+    emu.advance_on_poll = False
+    started = client.deployments.create(project_id)
+    result = craft(client, "deployments", "wait", project_id, started.id, "--timeout", "5")
+    assert result.exit_code == 6
+    assert f"craft deployments wait {project_id} {started.id}" in result.stderr
+
+
+def test_deployments_list_get_cancel(client: CraftClient, project_id: str) -> None:
+    first = client.deployments.create(project_id)
+    second = client.deployments.create(project_id)
+    listed = json.loads(craft(client, "--json", "deployments", "list", project_id).stdout)
+    assert {d["id"] for d in listed} == {first.id, second.id}
+    one_page = craft(client, "-q", "deployments", "list", project_id, "--limit", "1")
+    assert len(one_page.stdout.split()) == 1
+    every = craft(client, "-q", "deployments", "list", project_id, "--limit", "1", "--all")
+    assert sorted(every.stdout.split()) == sorted([first.id, second.id])
+
+    got = json.loads(craft(client, "--json", "deployments", "get", project_id, first.id).stdout)
+    assert got["id"] == first.id
+
+    canceled = craft(client, "--json", "deployments", "cancel", project_id, second.id)
+    assert json.loads(canceled.stdout)["status"] == "canceled"
+    again = craft(client, "deployments", "cancel", project_id, second.id)
+    assert again.exit_code == 1
+    assert again.stderr.startswith("craft: error: ")
+
+
+def test_deployments_wait_prints_the_final_deployment(client: CraftClient, project_id: str) -> None:
+    started = client.deployments.create(project_id)
+    result = craft(client, "-q", "deployments", "wait", project_id, started.id)
+    assert result.exit_code == 0
+    assert result.stdout == f"{started.id}\n"
+    assert client.deployments.get(project_id, started.id).status == "completed"
+
+
+def test_deploy_needs_a_project_and_an_existing_folder(client: CraftClient, tmp_path: Path) -> None:
+    assert craft(client, "deploy").exit_code == 2
+    missing = tmp_path / "nope"
+    assert craft(client, "deploy", str(missing), "--project", "proj_x").exit_code == 2
