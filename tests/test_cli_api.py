@@ -167,5 +167,6 @@ def test_emulator_passes_its_options_through() -> None:
     result = CliRunner().invoke(cli, ["emulator", "--help"])
     assert result.exit_code == 0
     assert "--fail-builds" in result.stdout
+    assert result.stdout.startswith("usage: craft emulator")  # its own name, not the module's
     refused = CliRunner().invoke(cli, ["emulator", "--tier", "nope"])
     assert refused.exit_code == 2

@@ -19,4 +19,4 @@ def emulator(options: tuple[str, ...]) -> None:
 
     It prints `export CRAFT_BASE_URL=... CRAFT_API_KEY=...` lines for another shell.
     """
-    raise click.exceptions.Exit(serve_emulator(list(options)))
+    raise click.exceptions.Exit(serve_emulator(list(options), prog="craft emulator"))

@@ -46,9 +46,9 @@ control endpoint (emulator-only) at http://HOST:PORT{CONTROL_PATH}:
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m craft_sdk.testing") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m craft_sdk.testing",
+        prog=prog,
         description="Run the Craft API emulator (in memory, loopback only, on the real clock).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
