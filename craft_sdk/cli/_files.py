@@ -96,38 +96,25 @@ def _sync_options(command: Any) -> Any:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_sync_options
 @pass_state
-def push_folder(
-    state: State,
-    folder: Path,
-    project_id: str,
-    prefix: str,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    delete: bool,
-    dry_run: bool,
-) -> None:
+def push_folder(state: State, /, folder: Path, **options: Any) -> None:
     """Upload what changed in FOLDER to the project (--delete: and delete what it lacks)."""
-    with progress_bar(state.output, f"push {folder}") as advance:
-        report = state.client.files.upload_folder(
-            project_id,
-            folder,
-            prefix=prefix,
-            include=include or None,
-            exclude=exclude or None,
-            delete=delete,
-            dry_run=dry_run,
-            on_progress=lambda progress: _bytes(advance, progress),
-        )
-    _print_report(state.output, report)
+    _sync_folder(state, "push", folder, **options)
 
 
 @files.command("pull")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @_sync_options
 @pass_state
-def pull_folder(
+def pull_folder(state: State, /, folder: Path, **options: Any) -> None:
+    """Download what changed in the project into FOLDER (--delete: and delete what it lacks)."""
+    _sync_folder(state, "pull", folder, **options)
+
+
+def _sync_folder(
     state: State,
+    direction: str,
     folder: Path,
+    *,
     project_id: str,
     prefix: str,
     include: tuple[str, ...],
@@ -135,9 +122,11 @@ def pull_folder(
     delete: bool,
     dry_run: bool,
 ) -> None:
-    """Download what changed in the project into FOLDER (--delete: and delete what it lacks)."""
-    with progress_bar(state.output, f"pull {folder}") as advance:
-        report = state.client.files.download_folder(
+    """`push` and `pull`: one folder sync, with its progress bar, then its report."""
+    files_resource = state.client.files
+    sync = files_resource.upload_folder if direction == "push" else files_resource.download_folder
+    with progress_bar(state.output, f"{direction} {folder}") as advance:
+        report = sync(
             project_id,
             folder,
             prefix=prefix,

@@ -18,6 +18,8 @@ from craft_sdk.cli import cli
 from craft_sdk.cli._output import Output
 from craft_sdk.testing import CraftEmulator
 
+from .conftest import craft
+
 SECRET_KEY = "sk_live_cli_secret_4242"
 
 
@@ -26,18 +28,6 @@ def emu() -> Iterator[CraftEmulator]:
     emulator = CraftEmulator(api_key=SECRET_KEY)
     yield emulator
     emulator.close()
-
-
-@pytest.fixture
-def client(emu: CraftEmulator) -> Iterator[CraftClient]:
-    with emu.client() as client:
-        yield client
-
-
-def craft(client: CraftClient | None, *args: str, env: dict[str, str] | None = None) -> Result:
-    """Run `craft args...` with stdout and stderr kept apart."""
-    runner = CliRunner()
-    return runner.invoke(cli, list(args), obj=client, env=env, catch_exceptions=False)
 
 
 def no_key_in(result: Result) -> None:

@@ -4,37 +4,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from craft_sdk import CraftClient, WebhookVerificationError
 from craft_sdk.cli import cli
-from craft_sdk.testing import CraftEmulator
 from craft_sdk.webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
 
-from .loopback import LoopbackServer, Reply, SeenRequest
+from ..loopback import LoopbackServer, Reply, SeenRequest
+from .conftest import craft
 
 SECRET = "whsec_cli_test_5150"
-
-
-@pytest.fixture
-def emu() -> Iterator[CraftEmulator]:
-    emulator = CraftEmulator()
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def client(emu: CraftEmulator) -> Iterator[CraftClient]:
-    with emu.client() as client:
-        yield client
-
-
-def craft(client: CraftClient | None, *args: str, stdin: bytes | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), obj=client, input=stdin, catch_exceptions=False)
 
 
 # ---- craft api ---------------------------------------------------------------------------------

@@ -4,37 +4,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from craft_sdk import CraftClient
-from craft_sdk.cli import cli
 from craft_sdk.testing import CraftEmulator
 
-
-@pytest.fixture
-def emu() -> Iterator[CraftEmulator]:
-    emulator = CraftEmulator()
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def client(emu: CraftEmulator) -> Iterator[CraftClient]:
-    with emu.client() as client:
-        yield client
-
-
-@pytest.fixture
-def project_id(client: CraftClient) -> str:
-    return client.projects.create(name="site").id
-
-
-def craft(client: CraftClient, *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), obj=client, catch_exceptions=False)
+from .conftest import craft
 
 
 @pytest.fixture

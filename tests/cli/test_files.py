@@ -6,11 +6,10 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from craft_sdk import CraftClient
 from craft_sdk.cli import cli
@@ -18,27 +17,7 @@ from craft_sdk.cli._output import Output
 from craft_sdk.cli._progress import progress_bar
 from craft_sdk.testing import CraftEmulator
 
-
-@pytest.fixture
-def emu() -> Iterator[CraftEmulator]:
-    emulator = CraftEmulator()
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def client(emu: CraftEmulator) -> Iterator[CraftClient]:
-    with emu.client() as client:
-        yield client
-
-
-@pytest.fixture
-def project_id(client: CraftClient) -> str:
-    return client.projects.create(name="site").id
-
-
-def craft(client: CraftClient, *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), obj=client, catch_exceptions=False)
+from .conftest import craft
 
 
 @pytest.fixture
