@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ._app import State, pass_state
+from ._app import State, data_options, pass_state
 
 QUERY_METHODS = ("GET", "DELETE")
 
@@ -42,6 +42,7 @@ def _field(value: str, typed: bool) -> tuple[str, Any]:
     "-f", "--raw-field", "raw_fields", multiple=True, metavar="KEY=VALUE", help="A text field."
 )
 @click.option("--paginate", is_flag=True, help="GET every page, printed as one JSON array.")
+@data_options
 @pass_state
 def api(
     state: State,

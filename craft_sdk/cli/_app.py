@@ -3,6 +3,7 @@ where a failure becomes a line on stderr and an exit code."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable
@@ -16,6 +17,10 @@ from ._errors import EXIT_CODES_HELP, CliError, ExitCode, report
 from ._output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+JSON_HELP = "Print data as one JSON document."
+QUIET_HELP = "Print ids only, one a line; no status lines."
+NO_PROGRESS_HELP = "No progress bars or live status lines, even on a terminal."
 
 
 @dataclass
@@ -83,9 +88,9 @@ def _client_from_options(api_key: str | None, base_url: str | None) -> Callable[
 @click.option(
     "--base-url", envvar="CRAFT_BASE_URL", show_envvar=True, metavar="URL", help="The API's URL."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print data as one JSON document.")
-@click.option("-q", "--quiet", is_flag=True, help="Print ids only, one a line; no status lines.")
-@click.option("--no-progress", is_flag=True, help="No progress bars, even on a terminal.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
+@click.option("--no-progress", is_flag=True, help=NO_PROGRESS_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log each request to stderr.")
 @click.version_option(package_name="craft-sdk", prog_name="craft")
 @click.pass_context
@@ -133,3 +138,36 @@ def _log_requests() -> Callable[[], None]:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def _when_given(**setting: bool) -> Callable[[click.Context, click.Parameter, bool], None]:
+    # A command's own --json, -q or --no-progress does what the group's does; the group has
+    # made the State by the time a command's options are parsed.
+    def callback(ctx: click.Context, param: click.Parameter, given: bool) -> None:
+        state = ctx.find_object(State)
+        if given and state is not None:
+            state.output = dataclasses.replace(state.output, **setting)
+
+    return callback
+
+
+def data_options(command: F) -> F:
+    """`--json` and `-q` on a command that prints data, so that they may follow it as well as
+    precede it: `craft projects list --json` is `craft --json projects list`."""
+    quiet = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_when_given(quiet=True),
+        help=QUIET_HELP,
+    )  # fmt: skip
+    as_json = click.option(
+        "--json", is_flag=True, expose_value=False, callback=_when_given(json=True),
+        help=JSON_HELP,
+    )  # fmt: skip
+    return as_json(quiet(command))
+
+
+def progress_option(command: F) -> F:
+    """`--no-progress` on a command that draws a progress bar or a live status line."""
+    return click.option(
+        "--no-progress", is_flag=True, expose_value=False, callback=_when_given(progress=False),
+        help=NO_PROGRESS_HELP,
+    )(command)  # fmt: skip

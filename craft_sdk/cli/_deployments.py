@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from .. import Deployment
-from ._app import State, pass_state
+from ._app import State, data_options, pass_state, progress_option
+from ._progress import live_status, progress_bar
 
 DEPLOYMENT_COLUMNS = ("id", "status", "environment", "createdAt", "url")
 
@@ -32,11 +31,12 @@ def deployments() -> None:
 @click.option("--limit", type=click.IntRange(1, 100), help="Deployments per page.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--all", "every_page", is_flag=True, help="Every page, not only one.")
+@data_options
 @pass_state
 def list_deployments(
     state: State, project_id: str, limit: int | None, page: int, every_page: bool
 ) -> None:
-    """List a project's deployments: one page, or every page with --all."""
+    """List a project's deployments (one page, or all with --all)."""
     first = state.client.deployments.list(project_id, limit=limit, page=page)
     state.output.items(list(first) if every_page else first.data, DEPLOYMENT_COLUMNS)
 
@@ -44,6 +44,7 @@ def list_deployments(
 @deployments.command("get")
 @click.argument("project_id")
 @click.argument("deployment_id")
+@data_options
 @pass_state
 def get_deployment(state: State, project_id: str, deployment_id: str) -> None:
     """Show one deployment as it stands now."""
@@ -53,6 +54,7 @@ def get_deployment(state: State, project_id: str, deployment_id: str) -> None:
 @deployments.command("cancel")
 @click.argument("project_id")
 @click.argument("deployment_id")
+@data_options
 @pass_state
 def cancel_deployment(state: State, project_id: str, deployment_id: str) -> None:
     """Cancel a deployment that is still queued or building."""
@@ -63,9 +65,14 @@ def cancel_deployment(state: State, project_id: str, deployment_id: str) -> None
 @click.argument("project_id")
 @click.argument("deployment_id")
 @timeout_option
+@data_options
+@progress_option
 @pass_state
 def wait_deployment(state: State, project_id: str, deployment_id: str, timeout: float) -> None:
-    """Follow a deployment to its end; the exit code says how it ended (5 failed, 6 timed out)."""
+    """Follow a deployment to its end.
+
+    The exit code says how it ended: 0 completed, 5 failed, 6 timed out.
+    """
     follow(state, project_id, deployment_id, timeout)
 
 
@@ -84,6 +91,8 @@ def wait_deployment(state: State, project_id: str, deployment_id: str, timeout: 
 )
 @click.option("--delete", is_flag=True, help="Delete remote files the folder does not have.")
 @timeout_option
+@data_options
+@progress_option
 @pass_state
 def deploy(
     state: State,
@@ -102,7 +111,10 @@ def deploy(
     client = state.client
     if folder is not None:
         state.output.status(f"pushing {folder} to {project_id}")
-        report = client.files.upload_folder(project_id, folder, delete=delete)
+        with progress_bar(state.output, f"push {folder}") as bar:
+            report = client.files.upload_folder(
+                project_id, folder, delete=delete, on_progress=bar.folder
+            )
         state.output.status(str(report))
     started = client.deployments.create(
         project_id,
@@ -113,24 +125,21 @@ def deploy(
 
 
 def follow(state: State, project_id: str, deployment_id: str, timeout: float) -> None:
-    """Wait for a deployment, a status line on stderr at each change, and print how it ended.
+    """Wait for a deployment, a status line on stderr at each change (and on a terminal a live
+    line with the time elapsed), and print how it ended.
 
     Raises:
         DeploymentFailedError: It failed (exit code 5).
         WaitTimeoutError: It was still going after `timeout` seconds (exit code 6).
     """
-    deployment = state.client.deployments.wait(
-        project_id, deployment_id, timeout=timeout, on_status=_status_line(state)
-    )
+    with live_status(state.output, deployment_id) as status:
+
+        def changed(deployment: Deployment) -> None:
+            where = f" {deployment.url}" if deployment.url else ""
+            status.say(f"{deployment.id} {deployment.status}{where}")
+            status.show(f"{deployment.id} {deployment.status}")
+
+        deployment = state.client.deployments.wait(
+            project_id, deployment_id, timeout=timeout, on_status=changed
+        )
     state.output.item(deployment)
-
-
-def _status_line(state: State) -> Callable[[Deployment], None]:
-    started = time.monotonic()
-
-    def show(deployment: Deployment) -> None:
-        elapsed = time.monotonic() - started
-        where = f" {deployment.url}" if deployment.url else ""
-        state.output.status(f"[{elapsed:5.1f}s] {deployment.id} {deployment.status}{where}")
-
-    return show

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from .. import SyncProgress, SyncReport
-from ._app import State, pass_state
+from .. import SyncReport
+from ._app import State, data_options, pass_state, progress_option
 from ._output import Output
-from ._progress import Advance, progress_bar
+from ._progress import progress_bar
 
 FILE_COLUMNS = ("path", "type", "size", "updatedAt")
 
@@ -24,6 +24,7 @@ def files() -> None:
 
 @files.command("ls")
 @click.argument("project_id")
+@data_options
 @pass_state
 def list_files(state: State, project_id: str) -> None:
     """List a project's files."""
@@ -46,18 +47,24 @@ def cat_file(state: State, project_id: str, path: str) -> None:
 @click.argument("project_id")
 @click.argument("local", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("path", required=False)
+@data_options
+@progress_option
 @pass_state
 def put_file(state: State, project_id: str, local: Path, path: str | None) -> None:
-    """Upload LOCAL to the project as PATH (by default its name), streamed."""
+    """Upload a file, streamed.
+
+    LOCAL goes to the project as PATH, by default its own name.
+    """
     remote = path or local.name
-    with progress_bar(state.output, remote) as advance:
-        entry = state.client.files.write(project_id, remote, local, on_progress=advance)
+    with progress_bar(state.output, remote) as bar:
+        entry = state.client.files.write(project_id, remote, local, on_progress=bar.bytes)
     state.output.item(entry, key="path")
 
 
 @files.command("rm")
 @click.argument("project_id")
 @click.argument("path")
+@data_options
 @pass_state
 def remove_file(state: State, project_id: str, path: str) -> None:
     """Delete a file from the project."""
@@ -68,12 +75,17 @@ def remove_file(state: State, project_id: str, path: str) -> None:
 @click.argument("project_id")
 @click.argument("path")
 @click.argument("destination", required=False, type=click.Path(path_type=Path))
+@data_options
+@progress_option
 @pass_state
 def download_file(state: State, project_id: str, path: str, destination: Path | None) -> None:
-    """Download PATH to DESTINATION (by default its name, here), streamed to disk."""
+    """Download a file, streamed to disk.
+
+    PATH goes to DESTINATION, by default a file of its name here.
+    """
     target = destination or Path(path.rsplit("/", 1)[-1])
-    with progress_bar(state.output, path) as advance:
-        downloaded = state.client.files.download(project_id, path, target, on_progress=advance)
+    with progress_bar(state.output, path) as bar:
+        downloaded = state.client.files.download(project_id, path, target, on_progress=bar.bytes)
     state.output.item(downloaded, key="path")
 
 
@@ -95,18 +107,28 @@ def _sync_options(command: Any) -> Any:
 @files.command("push")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_sync_options
+@data_options
+@progress_option
 @pass_state
 def push_folder(state: State, /, folder: Path, **options: Any) -> None:
-    """Upload what changed in FOLDER to the project (--delete: and delete what it lacks)."""
+    """Upload what changed in FOLDER to the project.
+
+    With --delete, also delete the project's files FOLDER does not have.
+    """
     _sync_folder(state, "push", folder, **options)
 
 
 @files.command("pull")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @_sync_options
+@data_options
+@progress_option
 @pass_state
 def pull_folder(state: State, /, folder: Path, **options: Any) -> None:
-    """Download what changed in the project into FOLDER (--delete: and delete what it lacks)."""
+    """Download what changed in the project into FOLDER.
+
+    With --delete, also delete the local files the project does not have.
+    """
     _sync_folder(state, "pull", folder, **options)
 
 
@@ -125,7 +147,7 @@ def _sync_folder(
     """`push` and `pull`: one folder sync, with its progress bar, then its report."""
     files_resource = state.client.files
     sync = files_resource.upload_folder if direction == "push" else files_resource.download_folder
-    with progress_bar(state.output, f"{direction} {folder}") as advance:
+    with progress_bar(state.output, f"{direction} {folder}") as bar:
         report = sync(
             project_id,
             folder,
@@ -134,13 +156,9 @@ def _sync_folder(
             exclude=exclude or None,
             delete=delete,
             dry_run=dry_run,
-            on_progress=lambda progress: _bytes(advance, progress),
+            on_progress=bar.folder,
         )
     _print_report(state.output, report)
-
-
-def _bytes(advance: Advance, progress: SyncProgress) -> None:
-    advance(progress.bytes_done, progress.bytes_total)
 
 
 def _print_report(output: Output, report: SyncReport) -> None:

@@ -8,9 +8,12 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Row = dict[str, Any]
 
@@ -54,8 +57,15 @@ class Output:
             _fields(wire)
 
     def data(self, value: object) -> None:
-        """Print a value that is not a model (an answer of `craft api`): JSON, always."""
-        _print_json(value)
+        """Print a value that is not a model (an answer of `craft api`): JSON, or with `-q`
+        the `id` of each object in it that has one."""
+        if not self.quiet:
+            _print_json(value)
+            return
+        items = cast("list[object]", value) if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict) and "id" in item:
+                click.echo(cast("dict[str, object]", item)["id"])
 
     def status(self, message: str) -> None:
         """A line for the person watching, on stderr; silent with `-q`."""
@@ -80,19 +90,23 @@ def _is_terminal(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
+def console(stream: TextIO) -> Console:
+    """A rich console on `stream`. NO_COLOR turns off every escape sequence, not only colours
+    (rich alone would keep bold)."""
+    from rich.console import Console
+
+    return Console(file=stream, color_system=None if os.environ.get("NO_COLOR") else "auto")
+
+
 def _table(rows: list[Row], columns: Sequence[str]) -> None:
     stdout = sys.stdout
-    if _is_terminal(stdout):
-        # rich only where a person reads it. NO_COLOR turns off every escape, not only colours
-        # (rich alone would keep bold).
-        from rich.console import Console
+    if _is_terminal(stdout):  # rich only where a person reads it
         from rich.table import Table
 
         table = Table(*columns, box=None, header_style="bold")
         for row in rows:
             table.add_row(*(_text(row[column]) for column in columns))
-        no_color = bool(os.environ.get("NO_COLOR"))
-        Console(file=stdout, color_system=None if no_color else "auto").print(table)
+        console(stdout).print(table)
         return
     # Piped: tab-separated, a header then a line per item, for cut and awk.
     click.echo("\t".join(columns))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from .. import NOT_GIVEN
-from ._app import State, pass_state
+from ._app import State, data_options, pass_state
 
 PROJECT_COLUMNS = ("id", "name", "status", "updatedAt")
 
 
 @click.command()
+@data_options
 @pass_state
 def me(state: State) -> None:
     """Show the user the API key belongs to."""
@@ -31,6 +32,7 @@ def projects() -> None:
 )
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--all", "every_page", is_flag=True, help="Every page, not only one.")
+@data_options
 @pass_state
 def list_projects(
     state: State,
@@ -54,6 +56,7 @@ def list_projects(
 
 @projects.command("get")
 @click.argument("project_id")
+@data_options
 @pass_state
 def get_project(state: State, project_id: str) -> None:
     """Show one project, with its settings and stats."""
@@ -64,6 +67,7 @@ def get_project(state: State, project_id: str) -> None:
 @click.option("--name", required=True, help="1 to 100 characters.")
 @click.option("--description", help="Up to 500 characters.")
 @click.option("--template", help='A template to start from, such as "landing-page".')
+@data_options
 @pass_state
 def create_project(state: State, name: str, description: str | None, template: str | None) -> None:
     """Create a project."""
@@ -75,6 +79,7 @@ def create_project(state: State, name: str, description: str | None, template: s
 @click.argument("project_id")
 @click.option("--name", help="The new name.")
 @click.option("--description", help='The new description ("" clears it).')
+@data_options
 @pass_state
 def update_project(
     state: State, project_id: str, name: str | None, description: str | None
@@ -92,6 +97,7 @@ def update_project(
 
 @projects.command("archive")
 @click.argument("project_id")
+@data_options
 @pass_state
 def archive_project(state: State, project_id: str) -> None:
     """Archive a project (it stays, read-only, until unarchived)."""
@@ -100,6 +106,7 @@ def archive_project(state: State, project_id: str) -> None:
 
 @projects.command("unarchive")
 @click.argument("project_id")
+@data_options
 @pass_state
 def unarchive_project(state: State, project_id: str) -> None:
     """Make an archived project active again."""
@@ -109,6 +116,7 @@ def unarchive_project(state: State, project_id: str) -> None:
 @projects.command("delete")
 @click.argument("project_id")
 @click.option("--yes", is_flag=True, help="Do not ask first.")
+@data_options
 @pass_state
 def delete_project(state: State, project_id: str, yes: bool) -> None:
     """Delete a project and its files, for good."""

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
-from ._app import State, pass_state
+from ._app import State, data_options, pass_state
 from ._errors import CliError
 
 EVENTS = (
@@ -57,7 +57,7 @@ def webhooks() -> None:
 
 
 @webhooks.command("trigger")
-@click.argument("event", type=click.Choice(EVENTS))
+@click.argument("event", type=click.Choice(EVENTS), metavar="EVENT")
 @click.option("--to", "url", required=True, metavar="URL", help="Your receiver's URL.")
 @secret_option
 @click.option("--project", "project_id", default="proj_sample0001", show_default=True)
@@ -66,7 +66,12 @@ def webhooks() -> None:
 def trigger(
     state: State, event: str, url: str, secret: str, project_id: str, timeout: float
 ) -> None:
-    """POST a realistic, signed EVENT to URL as Craft would, and print the receiver's answer.
+    """Send a signed sample EVENT to your receiver.
+
+    POSTs a realistic EVENT to URL, signed as Craft signs it, and prints the receiver's answer.
+
+    EVENT is one of project.created, project.updated, project.deleted, build.started,
+    build.completed and build.failed.
 
     The exit code is 0 when the receiver answered 2xx, 1 otherwise.
     """
@@ -107,9 +112,12 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
     help=f"The {SIGNATURE_HEADER} header's value. Without it, stdin is the whole captured "
     "request (headers, a blank line, the body) and the header is read from it.",
 )
+@data_options
 @pass_state
 def verify(state: State, secret: str, signature: str | None) -> None:
-    """Check a delivery read from stdin: `craft webhooks verify --signature SIG < body.json`.
+    """Check a captured delivery's signature.
+
+    Reads the delivery from stdin: `craft webhooks verify --signature SIG < body.json`.
 
     Prints the event on stdout when it is genuine; exit code 1 when it is not.
     """

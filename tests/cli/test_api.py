@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from craft_sdk import CraftClient, WebhookVerificationError
 from craft_sdk.cli import cli
+from craft_sdk.cli._webhooks import EVENTS
 from craft_sdk.webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
 
 from ..loopback import LoopbackServer, Reply, SeenRequest
@@ -68,7 +70,7 @@ def receiver(request: SeenRequest) -> Reply:
     return Reply(200, json={"received": event.event})
 
 
-@pytest.mark.parametrize("event", ["project.updated", "build.completed", "build.failed"])
+@pytest.mark.parametrize("event", EVENTS)
 def test_trigger_posts_a_signed_event_a_receiver_accepts(event: str) -> None:
     with LoopbackServer(receiver) as server:
         result = craft(None, "webhooks", "trigger", event, "--to", server.url, "--secret", SECRET)
@@ -78,8 +80,34 @@ def test_trigger_posts_a_signed_event_a_receiver_accepts(event: str) -> None:
     assert SECRET not in result.stdout + result.stderr
     (seen,) = server.requests
     sent = seen.json()
+    assert sent["event"] == event
     assert sent["data"]["projectId"] == "proj_sample0001"
     assert sent["timestamp"].endswith("Z")
+    # Parsed by the SDK's own model: the sample has the shape the reference gives.
+    assert construct_event(seen.body, headers=seen.headers, secret=SECRET).event == event
+
+
+def test_trigger_about_a_chosen_project() -> None:
+    with LoopbackServer(receiver) as server:
+        result = craft(
+            None, "webhooks", "trigger", "project.created", "--to", server.url,
+            "--secret", SECRET, "--project", "proj_mine42",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert server.requests[0].json()["data"]["projectId"] == "proj_mine42"
+
+
+def test_trigger_gives_up_on_a_receiver_that_never_answers() -> None:
+    # A socket that listens and never answers: the connection is made, the answer never comes.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hooks"
+        result = craft(
+            None, "webhooks", "trigger", "build.started", "--to", url, "--secret", SECRET,
+            "--timeout", "0.2",
+        )  # fmt: skip
+    assert result.exit_code == 1
+    assert "did not answer" in result.stderr
+    assert "timed out" in result.stderr
 
 
 def test_trigger_with_the_wrong_secret_shows_the_refusal_and_exits_1() -> None:

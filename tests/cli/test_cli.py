@@ -10,9 +10,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
+import craft_sdk
 from craft_sdk import CraftClient
 from craft_sdk.cli import cli
 from craft_sdk.cli._output import Output
@@ -63,6 +65,27 @@ def test_help_lists_every_command_and_the_exit_codes() -> None:
     for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "130 "):
         assert f"  {code}" in result.stdout
     no_key_in(result)
+
+
+@pytest.mark.parametrize("group", [(), ("projects",), ("deployments",), ("files",), ("webhooks",)])
+def test_every_group_lists_its_commands_a_line_each(group: tuple[str, ...]) -> None:
+    command: click.Command = cli
+    for name in group:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert isinstance(command, click.Group)
+    listing = craft(None, *group, "--help").stdout.split("Commands:\n")[1].split("\n\n")[0]
+    lines = listing.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(command.commands)
+    for line in lines:
+        assert len(line.split()) > 2  # a description
+        assert not line.endswith("...")  # whole, not cut short
+
+
+def test_version() -> None:
+    result = craft(None, "--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"craft, version {craft_sdk.__version__}\n"
 
 
 def test_usage_errors_exit_2() -> None:
@@ -194,6 +217,36 @@ def test_projects_list_limit_one_page_or_all(client: CraftClient) -> None:
     assert len(ids(craft(client, "-q", "projects", "list", "--limit", "2"))) == 2
     every = ids(craft(client, "-q", "projects", "list", "--limit", "2", "--all"))
     assert sorted(every) == sorted(made)
+
+
+def test_projects_list_page(client: CraftClient) -> None:
+    made = make_projects(client, ["a", "b", "c"])
+    second = craft(
+        client,
+        "projects",
+        "list",
+        "--sort",
+        "name",
+        "--order",
+        "asc",
+        "--limit",
+        "2",
+        "--page",
+        "2",
+        "-q",
+    )
+    assert ids(second) == made[2:]
+
+
+def test_projects_create_from_a_template(client: CraftClient) -> None:
+    args = ("projects", "create", "--name", "Landing", "--template")
+    created = craft(client, *args, "landing-page", "--json")
+    assert created.exit_code == 0, created.stderr
+    assert json.loads(created.stdout)["template"] == "landing-page"
+    unknown = craft(client, *args, "no-such-template")
+    assert unknown.exit_code == 1
+    assert "no-such-template" in unknown.stderr
+    assert "HTTP 400" in unknown.stderr
 
 
 def test_projects_list_filters(client: CraftClient) -> None:

@@ -102,3 +102,25 @@ def test_deploy_needs_a_project_and_an_existing_folder(client: CraftClient, tmp_
     assert craft(client, "deploy").exit_code == 2
     missing = tmp_path / "nope"
     assert craft(client, "deploy", str(missing), "--project", "proj_x").exit_code == 2
+
+
+def test_deployments_list_page(client: CraftClient, project_id: str) -> None:
+    made = [client.deployments.create(project_id).id for _ in range(3)]
+    second = craft(client, "deployments", "list", project_id, "--limit", "2", "--page", "2", "-q")
+    assert second.exit_code == 0, second.stderr
+    (only,) = second.stdout.split()
+    assert only in made
+    first = craft(client, "deployments", "list", project_id, "--limit", "2", "-q")
+    assert sorted([*first.stdout.split(), only]) == sorted(made)
+
+
+def test_deploy_delete_removes_what_the_folder_lacks(
+    client: CraftClient, emu: CraftEmulator, project_id: str, site: Path
+) -> None:
+    client.files.write(project_id, "old.html", "stale")
+    kept = craft(client, "-q", "deploy", str(site), "--project", project_id)
+    assert kept.exit_code == 0, kept.stderr
+    assert "old.html" in emu.files[project_id]
+    pruned = craft(client, "-q", "deploy", str(site), "--project", project_id, "--delete")
+    assert pruned.exit_code == 0, pruned.stderr
+    assert set(emu.files[project_id]) == {"index.html", "css/site.css"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from craft_sdk import CraftClient
+from craft_sdk import CraftClient, SyncProgress
 from craft_sdk.cli import cli
 from craft_sdk.cli._output import Output
 from craft_sdk.cli._progress import progress_bar
@@ -121,6 +121,30 @@ def test_pull_into_a_folder(client: CraftClient, project_id: str, tmp_path: Path
     assert not (into / "extra.txt").exists()
 
 
+def test_push_and_pull_under_a_prefix_with_filters(
+    client: CraftClient, emu: CraftEmulator, project_id: str, site: Path, tmp_path: Path
+) -> None:
+    pushed = craft(
+        client, "-q", "files", "push", str(site), "--project", project_id, "--prefix", "www"
+    )
+    assert pushed.exit_code == 0, pushed.stderr
+    assert set(emu.files[project_id]) == {"www/index.html", "www/about.html", "www/css/site.css"}
+
+    into = tmp_path / "pulled"
+    pull = ("files", "pull", str(into), "--project", project_id, "--prefix", "www")
+    dry = craft(client, *pull, "--dry-run", "--include", "*.html", "--exclude", "about.html")
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.stdout.splitlines() == ["download\tindex.html"]
+    assert not into.exists() or not any(into.iterdir())
+
+    pulled = craft(client, *pull, "--include", "*.html", "--exclude", "about.html", "--json")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["sent"] == ["index.html"]
+    pulled_files = {p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file()}
+    assert pulled_files == {"index.html", ".craft/sync-state.json"}
+    assert (into / "index.html").read_text() == "<h1>hi</h1>"
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -135,15 +159,26 @@ def test_a_progress_bar_on_a_terminal_unless_turned_off(
 ) -> None:
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with progress_bar(output, "logo.bin") as advance:
-        advance(512, 1024)
+    with progress_bar(output, "logo.bin") as bar:
+        bar.bytes(512, 1024)
     assert ("logo.bin" in terminal.getvalue()) is drawn
     assert ("0.5/1.0 kB" in terminal.getvalue()) is drawn
+
+
+def test_a_folders_bar_counts_files_and_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar(Output(), "push site") as bar:
+        bar.folder(SyncProgress(files_done=2, files_total=3, bytes_done=1536, bytes_total=2048))
+    drawn = terminal.getvalue()
+    assert "push site" in drawn
+    assert "2/3 files" in drawn
+    assert "1.5/2.0 kB" in drawn
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     piped = io.StringIO()
     monkeypatch.setattr(sys, "stderr", piped)
-    with progress_bar(Output(), "logo.bin") as advance:
-        advance(512, 1024)
+    with progress_bar(Output(), "logo.bin") as bar:
+        bar.bytes(512, 1024)
     assert piped.getvalue() == ""

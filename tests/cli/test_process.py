@@ -8,10 +8,12 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     with subprocess.Popen(
-        [*CRAFT, "emulator", "--port", "0", "--api-key", KEY, "--build-seconds", "0.3"],
+        [*CRAFT, "emulator", "--port", "0", "--api-key", KEY, "--build-seconds", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -114,7 +116,7 @@ def test_ctrl_c_ends_a_wait_cleanly_with_130(served: Served) -> None:
             waiting.send_signal(signal.SIGINT)
             stdout, rest = waiting.communicate(timeout=PATIENCE)
     finally:
-        served.steer(buildSeconds=0.3)
+        served.steer(buildSeconds=0)
     assert deployment.id in first
     assert waiting.returncode == 130
     assert stdout == ""
@@ -178,3 +180,126 @@ def test_a_terminal_sees_colour_and_a_progress_bar_and_a_pipe_none(
     assert piped_put.returncode == 0
     assert "MB" not in piped_put.stderr
     assert "\x1b[" not in piped_put.stdout + piped_put.stderr
+
+
+# What a live display writes first: rich hides the cursor while it redraws.
+LIVE = b"\x1b[?25l"
+
+
+@dataclass
+class Scene:
+    """A project with a 3 MB file and a deployment under way, a folder to push and one to pull
+    into: what the commands that draw progress act on."""
+
+    project: str
+    deployment: str
+    big: Path
+    folder: Path
+    into: Path
+
+
+@pytest.fixture
+def scene(served: Served, tmp_path: Path) -> Scene:
+    project = served.client.projects.create(name="progress").id
+    folder = tmp_path / "site"
+    folder.mkdir()
+    big = folder / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    (folder / "index.html").write_text("<h1>hi</h1>")
+    served.client.files.write(project, "big.bin", big)
+    deployment = served.client.deployments.create(project).id
+    return Scene(project, deployment, big, folder, tmp_path / "pulled")
+
+
+DRAWING_COMMANDS: dict[str, tuple[Callable[[Scene], list[str]], bytes]] = {
+    # command: (its arguments, what its display shows)
+    "files put": (lambda s: ["files", "put", s.project, str(s.big)], b"3.1/3.1 MB"),
+    "files download": (
+        lambda s: ["files", "download", s.project, "big.bin", str(s.into / "big.bin")],
+        b"3.1/3.1 MB",
+    ),
+    "files push": (
+        lambda s: ["files", "push", str(s.folder), "--project", s.project],
+        b"2/2 files",
+    ),
+    "files pull": (lambda s: ["files", "pull", str(s.into), "--project", s.project], b"1/1 files"),
+    "deploy": (lambda s: ["deploy", str(s.folder), "--project", s.project], b"0:00:0"),
+    "deployments wait": (lambda s: ["deployments", "wait", s.project, s.deployment], b"0:00:0"),
+}
+
+
+@pytest.mark.parametrize("name", DRAWING_COMMANDS)
+@pytest.mark.parametrize("where", ["drawn", "--no-progress after", "--no-progress before"])
+def test_progress_on_a_terminal_unless_no_progress(
+    served: Served, scene: Scene, name: str, where: str
+) -> None:
+    args, shows = DRAWING_COMMANDS[name]
+    scene.into.mkdir()
+    command = args(scene)
+    if where == "--no-progress after":
+        command = [*command, "--no-progress"]
+    elif where == "--no-progress before":
+        command = ["--no-progress", *command]
+    code, output = on_a_terminal(served, *command)
+    assert code == 0, output
+    drawn = where == "drawn"
+    assert (LIVE in output) is drawn
+    assert (shows in output) is drawn
+    assert KEY.encode() not in output
+
+
+class StallingServer:
+    """Answers any request with the head of a 1 MB file and then nothing more, until closed:
+    a download that is under way for as long as the test wants."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            connection.recv(65536)  # the request (a GET: its head is all there is)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: 1048576\r\n\r\n" + b"x" * 65536
+            )
+            self._closed.wait(PATIENCE)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(PATIENCE)
+        self._listener.close()
+
+
+def test_ctrl_c_during_a_download_leaves_nothing_half_written(tmp_path: Path) -> None:
+    server = StallingServer()
+    into = tmp_path / "downloads"
+    into.mkdir()
+    env = {**os.environ, "CRAFT_BASE_URL": server.url, "CRAFT_API_KEY": KEY}
+    env.pop("CRAFT_DEBUG", None)
+    try:
+        with subprocess.Popen(
+            [*CRAFT, "files", "download", "proj_x", "big.bin", str(into / "big.bin")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as downloading:
+            # Interrupted once the first bytes are on disk, in the file that becomes big.bin.
+            deadline = time.monotonic() + PATIENCE
+            while not any(part.stat().st_size for part in into.iterdir()):
+                assert time.monotonic() < deadline, "the download never started"
+                assert downloading.poll() is None, downloading.communicate()
+                time.sleep(0.01)
+            downloading.send_signal(signal.SIGINT)
+            stdout, stderr = downloading.communicate(timeout=PATIENCE)
+    finally:
+        server.close()
+    assert downloading.returncode == 130
+    assert stdout == ""
+    assert stderr == "craft: interrupted\n"
+    assert list(into.iterdir()) == []  # neither big.bin nor its partial body
