@@ -13,10 +13,14 @@ from .. import (
     APIError,
     APITimeoutError,
     AuthenticationError,
+    BadRequestError,
+    ConflictError,
     CraftError,
     DeploymentFailedError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
+    UnprocessableEntityError,
     WaitTimeoutError,
 )
 
@@ -86,7 +90,8 @@ def explain(error: Exception) -> tuple[str, ExitCode]:
         return f"not found: {error.message}; check the id", ExitCode.ERROR
     if isinstance(error, APIError):
         request = f", request {error.request_id}" if error.request_id else ""
-        return f"{error.message} (HTTP {error.status_code}{request})", ExitCode.ERROR
+        line = f"{error.message} (HTTP {error.status_code}{request}): {_advice(error)}"
+        return line, ExitCode.ERROR
     if isinstance(error, CraftError):
         return str(error), ExitCode.ERROR
     # The SDK checks arguments before sending anything: a refused one is a usage error.
@@ -95,6 +100,18 @@ def explain(error: Exception) -> tuple[str, ExitCode]:
     if isinstance(error, OSError):
         return f"{error}", ExitCode.ERROR
     return f"unexpected {type(error).__name__}: {error}", ExitCode.ERROR
+
+
+def _advice(error: APIError) -> str:
+    if isinstance(error, PermissionDeniedError):
+        return "this key may not do that; check its scopes or use another key"
+    if isinstance(error, ConflictError):
+        return "it clashes with the current state; look at it again, then retry"
+    if isinstance(error, (BadRequestError, UnprocessableEntityError)):
+        return "the API refused a value; check the arguments (see --help)"
+    if error.may_have_succeeded:
+        return "the API failed; check whether it was done, then try again later"
+    return "see the message; CRAFT_DEBUG=1 shows more"
 
 
 def report(error: Exception) -> ExitCode:

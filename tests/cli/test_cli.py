@@ -82,6 +82,32 @@ def test_every_group_lists_its_commands_a_line_each(group: tuple[str, ...]) -> N
         assert not line.endswith("...")  # whole, not cut short
 
 
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        (["proj"], "projects"),
+        (["projects", "un"], "unarchive"),
+        (["files", "push", "--d"], "--delete"),
+    ],
+)
+def test_shell_completion_offers_commands_and_options(words: list[str], offered: str) -> None:
+    # What `eval "$(_CRAFT_COMPLETE=bash_source craft)"` asks the program for at each Tab.
+    line = ["craft", *words]
+    env = {"_CRAFT_COMPLETE": "bash_complete", "COMP_WORDS": " ".join(line)}
+    env["COMP_CWORD"] = str(len(line) - 1)
+    result = CliRunner().invoke(cli, [], prog_name="craft", env=env)
+    assert result.exit_code == 0
+    assert f"plain,{offered}" in result.stdout.splitlines()
+
+
+def test_shell_completion_scripts_for_bash_zsh_and_fish() -> None:
+    for shell in ("bash", "zsh", "fish"):
+        env = {"_CRAFT_COMPLETE": f"{shell}_source"}
+        result = CliRunner().invoke(cli, [], prog_name="craft", env=env)
+        assert result.exit_code == 0
+        assert "_CRAFT_COMPLETE" in result.stdout
+
+
 def test_version() -> None:
     result = craft(None, "--version")
     assert result.exit_code == 0
@@ -150,6 +176,30 @@ def test_api_errors_exit_1_with_one_line(client: CraftClient, emu: CraftEmulator
     assert result.stderr.startswith("craft: error: ")
     assert "HTTP 500" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        (400, "check the arguments (see --help)"),
+        (422, "check the arguments (see --help)"),
+        (403, "check its scopes or use another key"),
+        (409, "look at it again, then retry"),
+        (502, "check whether it was done, then try again later"),
+        (418, "CRAFT_DEBUG=1 shows more"),
+    ],
+)
+def test_each_api_error_names_what_to_do(
+    client: CraftClient, emu: CraftEmulator, status: int, advice: str
+) -> None:
+    emu.fail_next(4, status=status)  # a 502 is retried 3 times: the 4th ends it
+    result = craft(client, "projects", "list")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("craft: error: ")
+    assert f"(HTTP {status}, request " in line
+    assert line.endswith(advice)
 
 
 def test_not_found_names_what_to_check(client: CraftClient) -> None:

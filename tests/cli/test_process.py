@@ -303,3 +303,20 @@ def test_ctrl_c_during_a_download_leaves_nothing_half_written(tmp_path: Path) ->
     assert stdout == ""
     assert stderr == "craft: interrupted\n"
     assert list(into.iterdir()) == []  # neither big.bin nor its partial body
+
+
+@pytest.mark.parametrize("missing", ["click", "rich"])
+def test_without_the_cli_extra_craft_says_what_to_install(missing: str) -> None:
+    # As if `pip install craft-sdk` without [cli]: the console script is there, the module not.
+    program = (
+        f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['craft', 'me']; "
+        "from craft_sdk.__main__ import main; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=PATIENCE
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f'craft: the command line needs {missing}: pip install "craft-sdk[cli]"\n'
+    )
