@@ -48,7 +48,14 @@ from ._rate_limit import (
     RateLimitGate,
     RateLimitStore,
 )
-from ._raw import WithResponse, raw_call, record_response, recording_responses, with_responses
+from ._raw import (
+    WithResponse,
+    raw_call,
+    raw_list_call,
+    record_response,
+    recording_responses,
+    with_responses,
+)
 from ._retry import recording_attempt, retry_policy
 from ._transport import (
     DEFAULT_POOL_LIMITS,
@@ -66,7 +73,7 @@ from ._transport import (
     transport_errors,
 )
 from ._types import NOT_GIVEN, NotGiven, public
-from .models import User
+from .models import CraftModel, User
 from .resources._base import AsyncSender, SyncSender
 from .resources.deployments import AsyncDeployments, Deployments
 from .resources.files import AsyncFiles, Files
@@ -496,6 +503,37 @@ class CraftClient(_BaseClient[httpx.Client]):
         """
         return self._send(raw_call(method, path, params=params, json=json, content=content))
 
+    def request_list(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        max_items: int | None = None,
+    ) -> SyncPage[CraftModel]:
+        """Every object of a list endpoint the SDK does not model yet, page by page.
+
+        Pages are fetched as the iteration needs them, like those of `projects.list`, through
+        the same key, retries, rate limit and typed errors, and with the same guards: iteration
+        stops with `CraftError` rather than loop when the API serves a page that does not
+        advance. For example `request_list("/projects/proj_abc123/webhooks")`.
+
+        Args:
+            path: The list's path under the base URL, starting with "/" (as for `request`).
+            params: The query, as a mapping of names to str, int, float or bool values; its
+                `page` (from 1) is where to start, its `limit` the page size.
+            max_items: Stop after this many objects; None for all.
+
+        Returns:
+            The first page, fetched at once; iterate it for every object of every page. Each
+            object is a bare `craft_sdk.models.CraftModel`: `to_dict()` gives it back as sent,
+            and its fields are (untyped) attributes under their wire names (`item.createdAt`).
+
+        Raises:
+            ValueError: `path` is refused, before anything is sent (`TypeError` for a value of
+                the wrong type).
+        """
+        return self._paginate(raw_list_call(path, params=params), max_items)
+
     def with_response(
         self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
     ) -> WithResponse[T]:
@@ -797,6 +835,38 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
                 wrong type, such as a `json` that cannot be serialised).
         """
         return await self._send(raw_call(method, path, params=params, json=json, content=content))
+
+    def request_list(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        max_items: int | None = None,
+    ) -> AsyncPaginator[CraftModel]:
+        """Every object of a list endpoint the SDK does not model yet, page by page.
+
+        Pages are fetched as the iteration needs them, like those of `projects.list`, through
+        the same key, retries, rate limit and typed errors, and with the same guards: iteration
+        stops with `CraftError` rather than loop when the API serves a page that does not
+        advance. For example `request_list("/projects/proj_abc123/webhooks")`.
+
+        Args:
+            path: The list's path under the base URL, starting with "/" (as for `request`).
+            params: The query, as a mapping of names to str, int, float or bool values; its
+                `page` (from 1) is where to start, its `limit` the page size.
+            max_items: Stop after this many objects; None for all.
+
+        Returns:
+            A paginator: `await` it for the first page, or `async for` over it for every
+            object of every page. Each object is a bare `craft_sdk.models.CraftModel`:
+            `to_dict()` gives it back as sent, and its fields are (untyped) attributes under
+            their wire names (`item.createdAt`).
+
+        Raises:
+            ValueError: `path` is refused, before anything is sent (`TypeError` for a value of
+                the wrong type).
+        """
+        return self._paginate(raw_list_call(path, params=params), max_items)
 
     async def with_response(
         self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs

@@ -8,7 +8,8 @@
   the threads of `write_many`, and never into another thread's or task's unrelated calls.
 * `client.request(method, path, ...)` sends one request (`raw_call`) to an endpoint the SDK
   does not model yet, through the same key, retries, rate limit, deadline and typed errors, and
-  returns the envelope's `data`.
+  returns the envelope's `data`. `client.request_list(path, ...)` reads a list endpoint page by
+  page (`raw_list_call`), with the pagination and its loop guards of every modelled list.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from ._call import Call, Method, QueryValue, check_segment, is_json
 from ._envelope import decode_json, envelope_of, error_from_response, read_envelope, request_id_of
 from ._errors import CraftError
 from ._http import httpx
+from ._pagination import PageData, page_of
 from ._rate_limit import RateLimit, read_rate_limit
 from ._transport import read_head
 from ._types import public
+from .models import CraftModel
 
 T = TypeVar("T")
 
@@ -209,6 +212,14 @@ def _query(params: Mapping[str, QueryValue] | None) -> Mapping[str, QueryValue] 
                 f"{type(value).__name__}"
             )
     return dict(params)
+
+
+def raw_list_call(
+    path: str, *, params: Mapping[str, QueryValue] | None
+) -> Call[PageData[CraftModel]]:
+    """The first page's call of `client.request_list`: a GET whose `data` is a list of objects,
+    each read as a bare `CraftModel` (every field kept, under its wire name)."""
+    return Call("GET", _raw_path(path), parse=page_of(CraftModel), params=_query(params))
 
 
 def raw_data(response: httpx.Response) -> Any:

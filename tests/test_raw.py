@@ -14,9 +14,21 @@ import respx
 
 import craft_sdk
 from craft_sdk import AsyncCraftClient, CraftClient, ResponseInfo, WithResponse
+from craft_sdk.models import CraftModel
 from craft_sdk.testing import CraftEmulator, FakeClock
 
-from .conftest import API_KEY, PROJECT, Runner, calls_of, each_request, failure, ok, run_on
+from .conftest import (
+    API_KEY,
+    PROJECT,
+    Runner,
+    calls_of,
+    drain,
+    each_request,
+    either_client,
+    failure,
+    ok,
+    run_on,
+)
 
 LIMITS = {
     "X-RateLimit-Limit": "60",
@@ -426,3 +438,71 @@ def test_request_against_the_emulator_over_a_socket(flavour: str) -> None:
     assert fetched.data["id"] == made["id"]
     assert fetched.response.status_code == 200
     assert made["id"] in emulator.projects
+
+
+# --- request_list ------------------------------------------------------------------------------
+
+
+def test_request_list_reads_every_page_of_an_unmodelled_list(
+    api: respx.MockRouter, run: Runner
+) -> None:
+    hooks = [{"id": "wh_1", "url": "https://example.com/1", "createdAt": "2026-01-01"}]
+    route = api.get("/projects/p/webhooks").mock(
+        side_effect=[
+            httpx.Response(
+                200, json=ok(hooks, pagination={"page": 1, "limit": 1, "hasMore": True})
+            ),
+            httpx.Response(
+                200,
+                json=ok(
+                    [{"id": "wh_2", "url": "https://example.com/2"}],
+                    pagination={"page": 2, "limit": 1, "hasMore": False},
+                ),
+            ),
+        ]
+    )
+    items = run(lambda c: drain(c.request_list("/projects/p/webhooks", params={"limit": 1})))
+    assert [item.id for item in items] == ["wh_1", "wh_2"]
+    assert all(type(item) is CraftModel for item in items)
+    assert items[0].to_dict() == hooks[0]  # every field, under its wire name, as sent
+    assert items[0].createdAt == "2026-01-01"
+    queries = [call.request.url.query for call in calls_of(route)]
+    assert queries == [b"limit=1", b"limit=1&page=2"]
+
+
+def test_request_list_stops_a_list_that_does_not_advance(
+    api: respx.MockRouter, run: Runner
+) -> None:
+    # The same page over and over, always with more to come: stopped, not followed for ever.
+    same = ok([{"id": "wh_1"}], pagination={"page": 1, "limit": 1, "hasMore": True})
+    route = api.get("/projects/p/webhooks").respond(200, json=same)
+    with pytest.raises(craft_sdk.CraftError, match="Stopped so as not to loop"):
+        run(lambda c: drain(c.request_list("/projects/p/webhooks")))
+    assert route.call_count == 2
+
+
+def test_request_list_max_items_and_a_starting_page(flavour: str) -> None:
+    emulator = CraftEmulator()
+    with emulator.client() as client:
+        made = [client.projects.create(name=f"p{n}").id for n in range(5)]
+    query = {"limit": 2, "sort": "name", "order": "asc"}
+
+    def operation(c: Any) -> Any:
+        return drain(c.request_list("/projects", params={**query, "page": 2}, max_items=3))
+
+    with either_client(emulator, flavour) as run_it:
+        listed = run_it(operation)
+    assert [item.id for item in listed] == made[2:5]
+
+
+def test_request_list_refuses_bad_arguments_before_sending(
+    api: respx.MockRouter, run: Runner
+) -> None:
+    route = api.route().respond(200, json=ok([]))
+    with pytest.raises(ValueError, match="start with '/'"):
+        run(lambda c: drain(c.request_list("projects")))
+    with pytest.raises(ValueError, match="max_items"):
+        run(lambda c: drain(c.request_list("/projects", max_items=0)))
+    with pytest.raises(TypeError, match="params must"):
+        run(lambda c: drain(c.request_list("/projects", params={"a": [1]})))
+    assert route.call_count == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .. import APIResponseValidationError
 from ._app import State, data_options, pass_state
 
 QUERY_METHODS = ("GET", "DELETE")
@@ -64,7 +65,13 @@ def api(
     if paginate:
         if method != "GET":
             raise click.UsageError("--paginate is for GET")
-        state.output.data(_every_page(state, path, fields))
+        try:
+            listed = state.client.request_list(path, params=fields or None)
+            items = [item.to_dict() for item in listed]
+        except APIResponseValidationError:
+            message = f"{path} does not answer a list of objects: drop --paginate"
+            raise click.UsageError(message) from None
+        state.output.data(items)
         return
     if method in QUERY_METHODS:
         answer = state.client.request(method, path, params=fields or None)
@@ -75,20 +82,3 @@ def api(
         sys.stdout.buffer.flush()
     elif answer is not None:
         state.output.data(answer)
-
-
-def _every_page(state: State, path: str, params: dict[str, Any]) -> list[Any]:
-    client = state.client
-    items: list[Any] = []
-    page = int(params.pop("page", 1))
-    while True:
-        answer = client.with_response(client.request, "GET", path, params={**params, "page": page})
-        page_items: object = answer.data
-        if not isinstance(page_items, list):
-            raise click.UsageError(f"{path} does not answer a list: drop --paginate")
-        items.extend(page_items)  # pyright: ignore[reportUnknownArgumentType]
-        envelope: dict[str, Any] = answer.response.http_response.json()
-        pagination: dict[str, Any] = envelope.get("pagination") or {}
-        if not page_items or not pagination.get("hasMore"):
-            return items
-        page += 1

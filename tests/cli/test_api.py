@@ -48,6 +48,23 @@ def test_api_paginate_gets_every_page(client: CraftClient) -> None:
     assert {project["id"] for project in json.loads(result.stdout)} == made
 
 
+def test_api_paginate_stops_a_list_that_does_not_advance() -> None:
+    # A server that answers the same page, with more to come, for ever.
+    page = {
+        "success": True,
+        "data": [{"id": "item_1"}],
+        "pagination": {"page": 1, "limit": 1, "hasMore": True},
+    }
+    with LoopbackServer(lambda request: Reply(200, json=page)) as server:
+        result = craft(
+            None, "--api-key", "k", "--base-url", server.url, "api", "GET", "/items", "--paginate"
+        )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "Stopped so as not to loop" in result.stderr
+    assert len(server.requests) == 2
+
+
 def test_api_errors_and_usage(client: CraftClient) -> None:
     missing = craft(client, "api", "GET", "/projects/proj_nope")
     assert missing.exit_code == 1
