@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -120,10 +119,18 @@ def cli(
     ctx.call_on_close(state.close)
 
 
+class _StderrLines(logging.Handler):
+    """Log records as lines on whatever stderr is when each is written: under a live progress
+    display that is rich's proxy, which prints them above the display instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 def _log_requests() -> Callable[[], None]:
     # The SDK's INFO lines name the method, path, status and request id, never the key (its
     # DEBUG lines add headers, redacted; not needed here).
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrLines()
     handler.setFormatter(logging.Formatter("craft: %(message)s"))
     logger = logging.getLogger("craft_sdk")
     level = logger.level

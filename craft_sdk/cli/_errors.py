@@ -61,11 +61,13 @@ class CliError(Exception):
 
 def explain(error: Exception) -> tuple[str, ExitCode]:
     """The line to print for `error` (naming what to do) and the exit code it ends with."""
+    # The API's and the SDK's messages are sentences: their full stop would end the line early.
+    said = str(getattr(error, "message", "")).rstrip(".")
     if isinstance(error, CliError):
         return str(error), error.code
     if isinstance(error, AuthenticationError):
         return (
-            f"authentication failed ({error.message}): check CRAFT_API_KEY or --api-key",
+            f"authentication failed ({said}): check CRAFT_API_KEY or --api-key",
             ExitCode.AUTHENTICATION,
         )
     if isinstance(error, RateLimitError):
@@ -83,23 +85,27 @@ def explain(error: Exception) -> tuple[str, ExitCode]:
             ExitCode.TIMED_OUT,
         )
     if isinstance(error, APITimeoutError):
-        return f"timed out: {error.message}; try again later", ExitCode.TIMED_OUT
+        return f"timed out: {said}; try again later", ExitCode.TIMED_OUT
     if isinstance(error, APIConnectionError):
-        return f"{error.message}: check --base-url and the network", ExitCode.ERROR
+        return f"{said}: check --base-url and the network", ExitCode.ERROR
     if isinstance(error, NotFoundError):
-        return f"not found: {error.message}; check the id", ExitCode.ERROR
+        return f"not found: {said}; check the id", ExitCode.ERROR
     if isinstance(error, APIError):
         request = f", request {error.request_id}" if error.request_id else ""
-        line = f"{error.message} (HTTP {error.status_code}{request}): {_advice(error)}"
+        line = f"{said} (HTTP {error.status_code}{request}): {_advice(error)}"
         return line, ExitCode.ERROR
     if isinstance(error, CraftError):
         return str(error), ExitCode.ERROR
     # The SDK checks arguments before sending anything: a refused one is a usage error.
     if isinstance(error, (ValueError, TypeError)):
         return f"{error}; see --help", ExitCode.USAGE
-    if isinstance(error, OSError):
-        return f"{error}", ExitCode.ERROR
-    return f"unexpected {type(error).__name__}: {error}", ExitCode.ERROR
+    if isinstance(error, OSError):  # a local file (the SDK wraps network errors)
+        return f"{error}: check the path and its permissions", ExitCode.ERROR
+    return (
+        f"unexpected {type(error).__name__}: {error} (a bug: run it again with CRAFT_DEBUG=1 "
+        "and report the traceback)",
+        ExitCode.ERROR,
+    )
 
 
 def _advice(error: APIError) -> str:

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -229,6 +230,34 @@ def test_ctrl_c_exits_130_without_a_traceback(
     assert result.exit_code == 130
     assert result.stderr == "craft: interrupted\n"
     assert result.stdout == ""
+
+
+def test_an_unexpected_error_is_one_line_asking_for_a_report(
+    client: CraftClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: CraftClient) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(CraftClient, "me", broken)
+    result = craft(client, "me")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "craft: error: unexpected RuntimeError: boom (a bug: run it again with CRAFT_DEBUG=1 "
+        "and report the traceback)\n"
+    )
+
+
+def test_a_local_file_error_names_the_path(
+    client: CraftClient, project_id: str, tmp_path: Path
+) -> None:
+    client.files.write(project_id, "a.txt", "A")
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("in the way")
+    result = craft(client, "files", "download", project_id, "a.txt", str(unwritable / "a.txt"))
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert str(unwritable) in line
+    assert line.endswith("check the path and its permissions")
 
 
 def test_a_refused_argument_is_a_usage_error(client: CraftClient) -> None:
