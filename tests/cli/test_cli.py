@@ -19,7 +19,7 @@ import craft_sdk
 from craft_sdk import CraftClient
 from craft_sdk.cli import cli
 from craft_sdk.cli._output import Output
-from craft_sdk.testing import CraftEmulator
+from craft_sdk.testing import CraftEmulator, SystemClock
 
 from .conftest import craft
 
@@ -217,6 +217,31 @@ def test_rate_limited_beyond_the_wait_allowed_exits_4(emu: CraftEmulator) -> Non
         result = craft(client, "me")
     assert result.exit_code == 4
     assert "rate limited" in result.stderr
+
+
+def test_a_dropped_connection_exits_1_naming_the_network(emu: CraftEmulator) -> None:
+    emu.fail_next(4, drop=True)  # beyond the 3 retries
+    with emu.client() as client:
+        result = craft(client, "me")
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.endswith(": check --base-url and the network")
+
+
+def test_an_answer_that_never_comes_in_time_exits_6() -> None:
+    # A real clock: the emulator's server really waits, and the client's timeout really ends it.
+    emulator = CraftEmulator(api_key=SECRET_KEY, clock=SystemClock())
+    emulator.fail_next(1, delay=2.0)
+    with (
+        emulator.serve() as server,
+        CraftClient(api_key=SECRET_KEY, base_url=server.url, timeout=0.2, max_retries=0) as client,
+    ):
+        result = craft(client, "me")
+    emulator.close()
+    assert result.exit_code == 6
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("craft: error: timed out: ")
+    assert line.endswith("; try again later")
 
 
 def test_ctrl_c_exits_130_without_a_traceback(
