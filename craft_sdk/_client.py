@@ -857,10 +857,10 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             max_items: Stop after this many objects; None for all.
 
         Returns:
-            A paginator: `await` it for the first page, or `async for` over it for every
-            object of every page. Each object is a bare `craft_sdk.models.CraftModel`:
-            `to_dict()` gives it back as sent, and its fields are (untyped) attributes under
-            their wire names (`item.createdAt`).
+            An `AsyncPaginator`, at once: `await` it for the first page, or `async for` it for
+            every object of every page (nothing is sent until then). Each object is a bare
+            `craft_sdk.models.CraftModel`: `to_dict()` gives it back as sent, and its fields
+            are (untyped) attributes under their wire names (`item.createdAt`).
 
         Raises:
             ValueError: `path` is refused, before anything is sent (`TypeError` for a value of
