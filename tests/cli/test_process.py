@@ -4,8 +4,10 @@ none of it when piped). Waits are real here (processes), so timeouts are generou
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import re
 import select
 import signal
 import socket
@@ -20,7 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from craft_sdk import CraftClient
+from craft_sdk import BuildFailedEvent, CraftClient
+from craft_sdk.webhooks import construct_event
+
+from ..loopback import LoopbackServer, Reply, SeenRequest
 
 KEY = "sk_live_process_secret_1234"
 CRAFT = [sys.executable, "-m", "craft_sdk"]
@@ -143,9 +148,11 @@ def read_all(fd: int, process: subprocess.Popen[bytes]) -> bytes:
     return output
 
 
-def on_a_terminal(served: Served, *args: str) -> tuple[int, bytes]:
+def on_a_terminal(
+    served: Served, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     controller, terminal = pty.openpty()
-    env = {**served.env, "TERM": "xterm-256color", "COLUMNS": "120"}
+    env = {**served.env, "TERM": "xterm-256color", "COLUMNS": "120", **(env or {})}
     process = subprocess.Popen(
         [*CRAFT, *args], env=env, stdin=terminal, stdout=terminal, stderr=terminal
     )
@@ -320,3 +327,47 @@ def test_without_the_cli_extra_craft_says_what_to_install(missing: str) -> None:
     assert result.stderr == (
         f'craft: the command line needs {missing}: pip install "craft-sdk[cli]"\n'
     )
+
+
+# Select Graphic Rendition: colour, bold and the like (a cursor movement is not one).
+SGR = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def test_no_color_on_a_terminal_draws_without_colour(served: Served, scene: Scene) -> None:
+    code, table = on_a_terminal(served, "projects", "list", env={"NO_COLOR": "1"})
+    assert code == 0
+    assert b"progress" in table  # the scene's project, in a table
+    assert b"\t" not in table  # a table, not the piped columns
+    assert not SGR.search(table)
+    code, put = on_a_terminal(
+        served, "files", "put", scene.project, str(scene.big), env={"NO_COLOR": "1"}
+    )
+    assert code == 0
+    assert LIVE in put  # still a progress bar
+    assert b"3.1/3.1 MB" in put
+    assert not SGR.search(put)
+    # And without NO_COLOR, the same bar is in colour.
+    assert SGR.search(on_a_terminal(served, "files", "put", scene.project, str(scene.big))[1])
+
+
+def test_webhooks_trigger_as_a_process_to_a_receiver_on_loopback() -> None:
+    secret = "whsec_process_2718"
+
+    def receiver(request: SeenRequest) -> Reply:
+        event = construct_event(request.body, headers=request.headers, secret=secret)
+        assert isinstance(event, BuildFailedEvent)
+        return Reply(200, json={"received": event.event, "project": event.data.project_id})
+
+    env = {**os.environ, "CRAFT_WEBHOOK_SECRET": secret}
+    with LoopbackServer(receiver) as server:
+        result = subprocess.run(
+            [*CRAFT, "webhooks", "trigger", "build.failed", "--to", server.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PATIENCE,
+        )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"received": "build.failed", "project": "proj_sample0001"}
+    assert result.stderr == f"build.failed -> {server.url}: HTTP 200\n"
+    assert secret not in result.stdout + result.stderr
