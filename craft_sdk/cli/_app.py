@@ -61,13 +61,15 @@ class CraftGroup(click.Group):
             raise click.exceptions.Exit(report(error)) from None
 
 
-def _client_from_options(api_key: str | None, base_url: str | None) -> Callable[[], CraftClient]:
+def _client_from_options(
+    api_key: str | None, base_url: str | None, max_wait: float | None
+) -> Callable[[], CraftClient]:
     def make() -> CraftClient:
         if not api_key:
             raise CliError(
                 "no API key: set CRAFT_API_KEY or pass --api-key", ExitCode.AUTHENTICATION
             )
-        return CraftClient(api_key=api_key, base_url=base_url)
+        return CraftClient(api_key=api_key, base_url=base_url, max_retry_wait=max_wait)
 
     return make
 
@@ -87,6 +89,14 @@ def _client_from_options(api_key: str | None, base_url: str | None) -> Callable[
 @click.option(
     "--base-url", envvar="CRAFT_BASE_URL", show_envvar=True, metavar="URL", help="The API's URL."
 )
+@click.option(
+    "--max-wait",
+    envvar="CRAFT_MAX_WAIT",
+    show_envvar=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="The longest wait for the rate limit before giving up with exit code 4 (default 60).",
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--no-progress", is_flag=True, help=NO_PROGRESS_HELP)
@@ -97,6 +107,7 @@ def cli(
     ctx: click.Context,
     api_key: str | None,
     base_url: str | None,
+    max_wait: float | None,
     as_json: bool,
     quiet: bool,
     no_progress: bool,
@@ -114,7 +125,7 @@ def cli(
     if isinstance(given, CraftClient):
         state = State(output, lambda: given, owns_client=False)
     else:
-        state = State(output, _client_from_options(api_key, base_url))
+        state = State(output, _client_from_options(api_key, base_url, max_wait))
     ctx.obj = state
     ctx.call_on_close(state.close)
 

@@ -44,7 +44,7 @@ Exit codes:
   1    API or other error
   2    usage error
   3    authentication failed (no key, or a wrong one)
-  4    rate limited beyond the wait allowed
+  4    rate limited beyond the wait allowed (--max-wait)
   5    deployment failed
   6    timed out
   130  interrupted (Ctrl-C)
@@ -72,7 +72,10 @@ def explain(error: Exception) -> tuple[str, ExitCode]:
         )
     if isinstance(error, RateLimitError):
         wait = "" if error.retry_after is None else f" for {error.retry_after:g} s"
-        return f"rate limited: wait{wait} and run it again", ExitCode.RATE_LIMITED
+        return (
+            f"rate limited: wait{wait} and run it again, or allow a longer wait with --max-wait",
+            ExitCode.RATE_LIMITED,
+        )
     if isinstance(error, DeploymentFailedError):
         deployment = error.deployment
         reason = deployment.error or "no reason given"

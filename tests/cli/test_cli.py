@@ -244,6 +244,24 @@ def test_an_answer_that_never_comes_in_time_exits_6() -> None:
     assert line.endswith("; try again later")
 
 
+@pytest.mark.parametrize("how", ["--max-wait", "CRAFT_MAX_WAIT"])
+def test_max_wait_bounds_the_wait_for_the_rate_limit(emu: CraftEmulator, how: str) -> None:
+    emu.set_rate_limit(1)
+    given = ["--max-wait", "0"] if how == "--max-wait" else []
+    env = {"CRAFT_MAX_WAIT": "0"} if how == "CRAFT_MAX_WAIT" else {}
+    with emu.serve() as server:
+        base = ["--api-key", SECRET_KEY, "--base-url", server.url, *given]
+        assert craft(None, *base, "me", env=env).exit_code == 0
+        result = craft(None, *base, "me", env=env)
+    assert result.exit_code == 4
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("craft: error: rate limited: wait for ")
+    assert line.endswith("or allow a longer wait with --max-wait")
+    # A new process knows nothing of the key's budget: it asks, is refused, and with no wait
+    # allowed gives up at once instead of retrying after the Retry-After.
+    assert [status for _, _, status in emu.requests] == [200, 429]
+
+
 def test_ctrl_c_exits_130_without_a_traceback(
     client: CraftClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
