@@ -17,6 +17,7 @@ timeout_option = click.option(
     type=click.FloatRange(min=0, min_open=True),
     default=600.0,
     show_default=True,
+    metavar="SECONDS",
     help="Seconds to wait for a final status (then exit code 6).",
 )
 
@@ -89,6 +90,8 @@ def wait_deployment(state: State, project_id: str, deployment_id: str, timeout: 
     show_default=True,
     help="Where to deploy.",
 )
+@click.option("--include", multiple=True, help="Push only paths matching (gitignore).")
+@click.option("--exclude", multiple=True, help="Leave out paths matching.")
 @click.option("--delete", is_flag=True, help="Delete remote files the folder does not have.")
 @timeout_option
 @data_options
@@ -99,6 +102,8 @@ def deploy(
     folder: Path | None,
     project_id: str,
     environment: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     delete: bool,
     timeout: float,
 ) -> None:
@@ -113,7 +118,12 @@ def deploy(
         state.output.status(f"pushing {folder} to {project_id}")
         with progress_bar(state.output, f"push {folder}") as bar:
             report = client.files.upload_folder(
-                project_id, folder, delete=delete, on_progress=bar.folder
+                project_id,
+                folder,
+                include=include or None,
+                exclude=exclude or None,
+                delete=delete,
+                on_progress=bar.folder,
             )
         state.output.status(str(report))
     started = client.deployments.create(

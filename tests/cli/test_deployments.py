@@ -124,3 +124,17 @@ def test_deploy_delete_removes_what_the_folder_lacks(
     pruned = craft(client, "-q", "deploy", str(site), "--project", project_id, "--delete")
     assert pruned.exit_code == 0, pruned.stderr
     assert set(emu.files[project_id]) == {"index.html", "css/site.css"}
+
+
+def test_deploy_pushes_only_what_include_and_exclude_leave(
+    client: CraftClient, emu: CraftEmulator, project_id: str, site: Path
+) -> None:
+    (site / "app.js.map").write_text("{}")
+    (site / "notes.txt").write_text("private")
+    result = craft(
+        client, "-q", "deploy", str(site), "--project", project_id,
+        "--include", "*.html", "--include", "*.css", "--include", "*.map",
+        "--exclude", "*.map",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert set(emu.files[project_id]) == {"index.html", "css/site.css"}
