@@ -7,13 +7,18 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from .. import CraftClient
+from .._version import __version__
 from ._errors import EXIT_CODES_HELP, CliError, ExitCode, report
 from ._output import Output
+
+if TYPE_CHECKING:
+    # Not at run time: the SDK's client (httpx, pydantic) loads when a command first needs it,
+    # so that `--help`, `--version` and shell completion answer at once.
+    from .. import CraftClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +70,8 @@ def _client_from_options(
     api_key: str | None, base_url: str | None, max_wait: float | None
 ) -> Callable[[], CraftClient]:
     def make() -> CraftClient:
+        from .. import CraftClient
+
         if not api_key:
             raise CliError(
                 "no API key: set CRAFT_API_KEY or pass --api-key", ExitCode.AUTHENTICATION
@@ -101,7 +108,7 @@ def _client_from_options(
 @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--no-progress", is_flag=True, help=NO_PROGRESS_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log each request to stderr.")
-@click.version_option(package_name="craft-sdk", prog_name="craft")
+@click.version_option(__version__, prog_name="craft")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -120,9 +127,9 @@ def cli(
     if verbose:
         ctx.call_on_close(_log_requests())
     output = Output(json=as_json, quiet=quiet, progress=not no_progress, verbose=verbose)
-    given = ctx.obj
-    # Tests hand in a client (CliRunner.invoke(cli, obj=emulator.client())).
-    if isinstance(given, CraftClient):
+    # Tests hand in a client: CliRunner.invoke(cli, obj=emulator.client()).
+    given = cast("CraftClient | None", ctx.obj)
+    if given is not None:
         state = State(output, lambda: given, owns_client=False)
     else:
         state = State(output, _client_from_options(api_key, base_url, max_wait))

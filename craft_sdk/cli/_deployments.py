@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import Deployment
 from ._app import State, data_options, pass_state, progress_option
 from ._progress import live_status, progress_bar
+
+if TYPE_CHECKING:
+    from .. import Deployment
 
 DEPLOYMENT_COLUMNS = ("id", "status", "environment", "createdAt", "url")
 

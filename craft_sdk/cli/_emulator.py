@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..testing.__main__ import main as serve_emulator
-
 
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
@@ -19,4 +17,6 @@ def emulator(options: tuple[str, ...]) -> None:
 
     It prints `export CRAFT_BASE_URL=... CRAFT_API_KEY=...` lines for another shell.
     """
+    from ..testing.__main__ import main as serve_emulator
+
     raise click.exceptions.Exit(serve_emulator(list(options), prog="craft emulator"))

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from ..webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
 from ._app import State, data_options, pass_state
 from ._errors import CliError
+
+# craft_sdk.webhooks loads pydantic, so it is imported by the commands that run, not for
+# `--help`; its SIGNATURE_HEADER is this (tests/cli/test_api.py checks that they agree).
+SIGNATURE_HEADER = "X-Craft-Signature"
 
 EVENTS = (
     "project.created",
@@ -75,6 +76,8 @@ def trigger(
 
     The exit code is 0 when the receiver answered 2xx, 1 otherwise.
     """
+    from ..webhooks import sign_webhook
+
     body = json.dumps(sample_event(event, project_id, datetime.now(timezone.utc))).encode()
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign_webhook(body, secret)}
     status, answer = _post(url, body, headers, timeout)
@@ -88,6 +91,9 @@ def trigger(
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     # The standard library, not the SDK's HTTP client: this is not a call to the Craft API (and
     # httpx stays behind craft_sdk/_http.py).
+    import urllib.error
+    import urllib.request
+
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{url!r} is not an http:// or https:// URL", param_hint="--to")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -121,6 +127,8 @@ def verify(state: State, secret: str, signature: str | None) -> None:
 
     Prints the event on stdout when it is genuine; exit code 1 when it is not.
     """
+    from ..webhooks import construct_event
+
     captured = sys.stdin.buffer.read()
     headers: dict[str, str] = {}
     body = captured

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from craft_sdk import CraftClient, WebhookVerificationError
+from craft_sdk.cli import _webhooks as cli_webhooks
 from craft_sdk.cli import cli
 from craft_sdk.cli._webhooks import EVENTS
 from craft_sdk.webhooks import SIGNATURE_HEADER, construct_event, sign_webhook
@@ -153,6 +154,13 @@ def test_trigger_posts_over_http_only(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "private" not in result.stdout
     assert "is not an http:// or https:// URL" in result.stderr
+
+
+def test_the_command_lines_signature_header_is_the_sdks() -> None:
+    # Spelled out in craft_sdk/cli/_webhooks.py so that --help need not load pydantic.
+    assert cli_webhooks.SIGNATURE_HEADER == SIGNATURE_HEADER
+    verify_help = craft(None, "webhooks", "verify", "--help").stdout
+    assert f"The {SIGNATURE_HEADER} header's value" in " ".join(verify_help.split())
 
 
 BODY = b'{"event":"build.failed","timestamp":"2026-01-15T10:30:00Z","data":{"projectId":"p1"}}'

@@ -371,3 +371,56 @@ def test_webhooks_trigger_as_a_process_to_a_receiver_on_loopback() -> None:
     assert json.loads(result.stdout) == {"received": "build.failed", "project": "proj_sample0001"}
     assert result.stderr == f"build.failed -> {server.url}: HTTP 200\n"
     assert secret not in result.stdout + result.stderr
+
+
+_LOADED = """\
+import sys
+sys.argv = ["craft", *{args!r}]
+from craft_sdk.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stdout.flush()
+heavy = ("httpx", "pydantic", "craft_sdk._client")
+print("LOADED", sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--help"], {}),
+        (["--version"], {}),
+        (["projects", "--help"], {}),
+        (["files", "push", "--help"], {}),
+        ([], {"_CRAFT_COMPLETE": "bash_complete", "COMP_WORDS": "craft proj", "COMP_CWORD": "1"}),
+    ],
+)
+def test_help_version_and_completion_load_no_http_client(
+    args: list[str], env: dict[str, str]
+) -> None:
+    # They answer at once (about 0.1 s, not 0.4): the SDK's client, httpx and pydantic load
+    # only when a command needs them.
+    result = subprocess.run(
+        [sys.executable, "-c", _LOADED.format(args=args)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "LOADED []"
+    assert len(result.stdout.splitlines()) > 1  # it did answer
+
+
+def test_a_command_that_runs_does_load_them(served: Served) -> None:
+    # The other side of the test above: it would pass if nothing were ever loaded.
+    result = subprocess.run(
+        [sys.executable, "-c", _LOADED.format(args=["me"])],
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+    )
+    assert result.stdout.splitlines()[-1] == "LOADED ['craft_sdk._client', 'httpx', 'pydantic']"
