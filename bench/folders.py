@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import gc
 import itertools
 import json
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +41,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import report
-from memory import Watch
-from run import clean_environment, ensure_installed, log, machine, spread
+from memory import Watch, run_script
+from run import clean_environment, ensure_installed, heading, log, spread
 from server import API_KEY, BenchServer
 
 MIB: Final = 1024 * 1024
@@ -200,13 +197,7 @@ def memory_child(base_url: str, folder: Path) -> dict[str, Any]:
 def run_memory_child(base_url: str, folder: Path) -> dict[str, Any]:
     """Run `memory_child` in `python bench/folders.py --memory-child ...`: its figures, or the
     error."""
-    command = [sys.executable, str(Path(__file__)), "--memory-child", base_url, str(folder)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no output"]
-        return {"error": lines[-1]}
-    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return figures
+    return run_script(Path(__file__), "--memory-child", base_url, folder)
 
 
 def summarise(runs: list[Run]) -> dict[str, Any]:
@@ -219,16 +210,8 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
 
 
 def measure(plan: Plan) -> dict[str, Any]:
-    # Imported only now, once the environment is clean: craft_sdk reads it when imported.
-    import craft_sdk
-
     summary: dict[str, Any] = {
-        "bench": "craft-sdk folders",
-        "plan": plan.name,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "craft_sdk": craft_sdk.__version__,
-        "machine": machine(),
+        **heading("craft-sdk folders", plan.name),
         "concurrency": CONCURRENCY,
         "rounds": plan.rounds,
     }

@@ -160,7 +160,13 @@ def child_upload(base_url: str, size: int, mode: str) -> dict[str, Any]:
 
 def run_child(*args: object) -> dict[str, Any]:
     """Run `python bench/memory.py ARGS...` and return what it printed, or the error."""
-    command = [sys.executable, str(Path(__file__)), *map(str, args)]
+    return run_script(Path(__file__), *args)
+
+
+def run_script(script: Path, *args: object) -> dict[str, Any]:
+    """Run `python SCRIPT ARGS...` in a fresh process: the JSON of its last line, or the last
+    line of its error."""
+    command = [sys.executable, str(script), *map(str, args)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no output"]

@@ -148,6 +148,20 @@ def machine() -> dict[str, Any]:
     return {"nproc": cores, "cpu": cpu, "platform": platform.platform()}
 
 
+def heading(bench: str, plan: str) -> dict[str, Any]:
+    """What a bench's summary starts with: which bench and plan, when, and on what."""
+    import craft_sdk  # only once the environment is clean: it reads it when imported
+
+    return {
+        "bench": bench,
+        "plan": plan,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "craft_sdk": craft_sdk.__version__,
+        "machine": machine(),
+    }
+
+
 def spread(values: list[float]) -> dict[str, float]:
     """Median, quartiles and range."""
     if len(values) > 1:
@@ -238,16 +252,11 @@ def measure(plan: Plan) -> dict[str, Any]:
 
     httpx2 = throughput.httpx2_module()
     summary: dict[str, Any] = {
-        "bench": "craft-sdk",
-        "plan": plan.name,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "craft_sdk": craft_sdk.__version__,
+        **heading("craft-sdk", plan.name),
         "craft_sdk_path": str(Path(craft_sdk.__file__).parent),
         "httpx": httpx.__version__,
         "pydantic": pydantic.VERSION,
         "httpx2": getattr(httpx2, "__version__", "installed") if httpx2 else None,
-        "machine": machine(),
         "cases": {},
         "memory": {},
     }

@@ -150,8 +150,16 @@ class Upload:
 class Download:
     """Where a streamed answer goes: a path, replaced atomically, or a binary file object."""
 
-    def __init__(self, destination: Destination, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        destination: Destination,
+        on_progress: ProgressCallback | None,
+        *,
+        digest: bool = False,
+    ) -> None:
         self._on_progress = on_progress
+        # The SHA-256 of the body written (with `digest`), begun again with each attempt.
+        self._hash = hashlib.sha256() if digest else None
         self._path: Path | None = None
         self._file: BinaryIO | None = None
         # The temporary file a path's body goes to, open, and its name.
@@ -180,6 +188,12 @@ class Download:
     @property
     def bytes_written(self) -> int:
         return self._written
+
+    @property
+    def written_sha256(self) -> str | None:
+        """With `digest=True`: the SHA-256 of the body written (by the last attempt), so that
+        folder sync records exactly the bytes that landed without reading them back."""
+        return None if self._hash is None else self._hash.hexdigest()
 
     @property
     def path(self) -> Path | None:
@@ -240,6 +254,8 @@ class Download:
     def _begin(self) -> None:
         self.abort()
         self._written = 0
+        if self._hash is not None:
+            self._hash = hashlib.sha256()
         if self._path is not None:
             part = self._path.with_name(f".{self._path.name}.{os.urandom(6).hex()}.part")
             # Created as open(path, "wb") would create it (0o666 less the umask), and given the
@@ -267,6 +283,8 @@ class Download:
         assert target is not None
         target.write(chunk)
         self._written += len(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         if self._on_progress is not None:
             self._on_progress(self._written, total)
 

@@ -450,7 +450,7 @@ class CraftClient(_BaseClient[httpx.Client]):
 
     def _init(self, config: ClientConfig, http: httpx.Client, **shared: Any) -> None:
         super()._init(config, http, **shared)
-        sender = SyncSender(self._send, self._paginate, self._run, self._send_many, self._clock)
+        sender = SyncSender(self._send, self._paginate, self._run, self._clock)
         self.projects = Projects(sender)
         self.files = Files(sender)
         self.deployments = Deployments(sender)
@@ -636,15 +636,6 @@ class CraftClient(_BaseClient[httpx.Client]):
         finally:
             flow.close()
 
-    def _send_many(
-        self,
-        calls: Mapping[str, Call[T]],
-        concurrency: int,
-        on_progress: Callable[[int, int], None] | None,
-    ) -> dict[str, T]:
-        """Send calls on up to `concurrency` threads: every result, or `WriteManyError`."""
-        return self._settle_many(calls, concurrency, on_progress).outcome()
-
     def _settle_many(
         self,
         calls: Mapping[str, Call[T]],
@@ -783,7 +774,7 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
 
     def _init(self, config: ClientConfig, http: httpx.AsyncClient, **shared: Any) -> None:
         super()._init(config, http, **shared)
-        sender = AsyncSender(self._send, self._paginate, self._run, self._send_many, self._clock)
+        sender = AsyncSender(self._send, self._paginate, self._run, self._clock)
         self.projects = AsyncProjects(sender)
         self.files = AsyncFiles(sender)
         self.deployments = AsyncDeployments(sender)
@@ -967,15 +958,6 @@ class AsyncCraftClient(_BaseClient[httpx.AsyncClient]):
             return cast(T, finished.value)
         finally:
             flow.close()
-
-    async def _send_many(
-        self,
-        calls: Mapping[str, Call[T]],
-        concurrency: int,
-        on_progress: Callable[[int, int], None] | None,
-    ) -> dict[str, T]:
-        """Send calls as up to `concurrency` tasks: every result, or `WriteManyError`."""
-        return (await self._settle_many(calls, concurrency, on_progress)).outcome()
 
     async def _settle_many(
         self,

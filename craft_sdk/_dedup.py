@@ -26,7 +26,7 @@ before) or "busy" (another caller owns it right now)."""
 class Dedup(Protocol):
     """Remembers which webhook deliveries were handled, so that a redelivery is harmless.
 
-    Keys are the deliveries' verified signatures (hex strings, never secrets). The methods are
+    Keys are HMAC digests of the deliveries' bodies (hex strings, never secrets). The methods are
     synchronous, thread-safe, and atomic with respect to each other: of many callers claiming
     one key at once, exactly one gets "new".
     """

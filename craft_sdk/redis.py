@@ -225,8 +225,7 @@ class RedisRateLimitStore(RateLimitStore):
             return made, True
         with self._lock:
             if self._client is None:
-                retry = Retry(NoBackoff(), 0)
-                self._client = redis.Redis.from_url(self._url, retry=retry, **self._options)  # pyright: ignore[reportUnknownMemberType]
+                self._client = _unretried_client(self._url, **self._options)
             return self._client, False
 
     def close(self) -> None:
@@ -486,6 +485,12 @@ def _str(part: object) -> str:
     return part.decode() if isinstance(part, bytes) else str(part)
 
 
+def _unretried_client(url: str, **options: Any) -> redis.Redis:
+    """A sync client on `url` that never retries: a failure is answered at once (by falling
+    back, for the rate-limit store; by a 503 and the sender's retry, for the dedup store)."""
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)  # pyright: ignore[reportUnknownMemberType]
+
+
 def _int_or_none(text: str) -> int | None:
     return int(float(text)) if text else None
 
@@ -589,11 +594,8 @@ class RedisDedup(Dedup):
         Returns:
             The store.
         """
-        client = redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
-            url,
-            retry=Retry(NoBackoff(), 0),
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
+        client = _unretried_client(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
         store = cls(client, ttl=ttl, lease=lease, prefix=prefix)
         store._owned = True

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import AsyncExitStack, ExitStack
+from pathlib import Path
 from typing import Any, TypeAlias, TypeVar, cast
 
 import httpx
@@ -154,6 +157,13 @@ PROJECT = {
 }
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 just freed, where nothing listens (for a refused connection)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Poll `condition` from a thread, failing the case after `timeout` seconds: for an event
     another thread or process brings about in real time."""
@@ -288,6 +298,33 @@ def emulator_process(
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write `files` (a relative "/"-separated path -> text or bytes) under `root`, folders and
+    all; returns `root`."""
+    for path, content in files.items():
+        target = root.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            target.write_text(content, encoding="utf-8")
+        else:
+            target.write_bytes(content)
+    return root
+
+
+def read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The variables of the `export NAME=VALUE` lines an emulator prints once it listens (the
+    last is CRAFT_API_KEY), read from its piped standard output."""
+    assert process.stdout is not None
+    exports: dict[str, str] = {}
+    while "CRAFT_API_KEY" not in exports:
+        line = process.stdout.readline()
+        assert line, "the emulator ended before it listened"
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exports[name] = shlex.split(value)[0]  # the emulator quotes them for a shell
+    return exports
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from craft_sdk import CraftClient
 from craft_sdk.testing import CraftEmulator, EmulatorServer, FakeClock, SystemClock
 from craft_sdk.webhooks import SIGNATURE_HEADER, verify_webhook
 
-from .conftest import emulator_process
+from .conftest import emulator_process, read_exports
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 SECRET = "whsec_control_test"
@@ -85,6 +85,8 @@ def test_the_control_endpoint_reads_and_changes_the_settings(
 ) -> None:
     emu, server, http = served
     settings = http.get("/_emulator").json()["data"]
+    assert server.control_url == f"http://127.0.0.1:{server.port}/_emulator"
+    assert httpx.get(server.control_url).json()["data"] == settings
     assert settings["tier"] is None
     assert settings["rateLimit"] == 10_000
     assert settings["buildSeconds"] == 0.4
@@ -110,6 +112,10 @@ def test_the_control_endpoint_reads_and_changes_the_settings(
     "change",
     [
         {"buildSeconds": 1, "tier": "gold"},
+        # A good field, then a bad one checked after it: nothing applies all the same.
+        {"tier": "free", "buildSeconds": -1},
+        {"buildSeconds": 1, "failBuilds": 0},
+        {"advanceOnPoll": False, "webhookUrl": "ftp://example.com", "webhookSecret": SECRET},
         {"buildSeconds": -1},
         {"tier": "free", "rateLimit": 5},
         {"failBuilds": 0},
@@ -169,7 +175,12 @@ def test_over_the_server_the_webhook_url_is_set_through_the_control_endpoint(
     with LoopbackServer(lambda request: Reply(status=204)) as receiver:
         set_up = http.patch(
             "/_emulator",
-            json={"webhookUrl": receiver.url, "webhookSecret": SECRET, "webhookBackoff": 0.01},
+            json={
+                "webhookUrl": receiver.url,
+                "webhookSecret": SECRET,
+                "webhookBackoff": 0.01,
+                "buildSeconds": 0,  # what is delivered is the point here, not how long it took
+            },
         )
         assert set_up.json()["data"]["webhookUrl"] == receiver.url
         assert SECRET not in set_up.text  # the secret is never shown
@@ -211,9 +222,7 @@ def test_the_command_line_takes_every_steering_flag() -> None:
         ]  # fmt: skip
         environment = {"CRAFT_WEBHOOK_SECRET": SECRET, "PATH": ""}
         with emulator_process(*flags, env=environment) as process:
-            assert process.stdout is not None
-            exports = [process.stdout.readline() for _ in range(4)][2:]
-            base_url = exports[0].strip().split("=", 1)[1]
+            base_url = read_exports(process)["CRAFT_BASE_URL"]
             with CraftClient(api_key="test_key", base_url=base_url, max_retries=0) as client:
                 with pytest.raises(craft_sdk.InternalServerError):
                     client.me()  # the injected fault, once

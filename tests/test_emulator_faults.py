@@ -34,6 +34,13 @@ def test_a_fraction_is_spread_evenly_and_exactly() -> None:
     assert faults.take("GET", "/me") is None
 
 
+def test_a_fraction_that_floats_cannot_hold_exactly_still_fails_its_share() -> None:
+    # 50 * 0.58 is 28.999999999999996 in floating point: still 29 of the first 50.
+    faults = Faults()
+    faults.add(Fault.make(fraction=0.58, status=503))
+    assert struck(faults, [("GET", "/me")] * 50).count(503) == 29
+
+
 def test_the_next_n_that_match_method_and_path() -> None:
     faults = Faults()
     faults.add(Fault.make(2, status=500, method="get", path="/projects"))
@@ -77,8 +84,8 @@ def test_in_process_a_fraction_of_requests_fails_and_the_sdk_retries_them() -> N
 
 def test_over_the_server_faults_come_from_the_control_endpoint() -> None:
     emu = CraftEmulator(clock=FakeClock())
-    with emu.serve() as server, httpx.Client(base_url=server.url.removesuffix("/v1")) as control:
-        added = control.post("/_emulator/faults", json={"status": 500, "count": 2, "path": "/me"})
+    with emu.serve() as server, httpx.Client(base_url=server.control_url) as control:
+        added = control.post("/faults", json={"status": 500, "count": 2, "path": "/me"})
         assert added.status_code == 201
         assert added.json()["data"] == [
             {
@@ -91,7 +98,7 @@ def test_over_the_server_faults_come_from_the_control_endpoint() -> None:
                 "path": "/me",
             }
         ]
-        control.post("/_emulator/faults", json={"drop": True, "method": "DELETE"})
+        control.post("/faults", json={"drop": True, "method": "DELETE"})
         with craft_sdk.CraftClient(
             api_key=emu.api_key, base_url=server.url, max_retries=0
         ) as client:
@@ -104,12 +111,12 @@ def test_over_the_server_faults_come_from_the_control_endpoint() -> None:
             with pytest.raises(craft_sdk.InternalServerError):
                 client.me()
             assert client.me().id == "user_emulator"
-        assert control.get("/_emulator").json()["data"]["faults"] == []
-        control.post("/_emulator/faults", json={"status": 503, "fraction": 0.5})
-        assert control.delete("/_emulator/faults").json()["data"] == []
-        bad = control.post("/_emulator/faults", json={"status": 200})
+        assert control.get("").json()["data"]["faults"] == []
+        control.post("/faults", json={"status": 503, "fraction": 0.5})
+        assert control.delete("/faults").json()["data"] == []
+        bad = control.post("/faults", json={"status": 200})
         assert bad.status_code == 400
         assert "status" in bad.json()["error"]["message"]
-        unknown = control.post("/_emulator/faults", json={"statu": 503})
+        unknown = control.post("/faults", json={"statu": 503})
         assert unknown.status_code == 400
-        assert control.get("/_emulator").json()["data"]["faults"] == []  # nothing half-added
+        assert control.get("").json()["data"]["faults"] == []  # nothing half-added

@@ -3,7 +3,6 @@ slow, and how many attempts and how long a call took before it gave up."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ import respx
 import craft_sdk
 from craft_sdk.testing import FakeClock
 
-from .conftest import PROJECT, Runner, each_request, failure, ok, run_on
+from .conftest import PROJECT, Runner, each_request, failure, free_port, ok, run_on
 
 ME = "GET https://api.craft.fast:443/v1/me"
 
@@ -75,9 +74,7 @@ def test_the_origin_always_has_its_port(flavour: str, base_url: str, origin: str
 
 
 def test_a_refused_connection_on_a_real_socket_names_host_and_port(flavour: str) -> None:
-    with socket.socket() as placeholder:  # a port that nothing listens on
-        placeholder.bind(("127.0.0.1", 0))
-        port = placeholder.getsockname()[1]
+    port = free_port()
     with pytest.raises(craft_sdk.APIConnectionError) as caught:
         run_on(flavour, lambda c: c.me(), base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     assert str(caught.value).startswith(f"GET http://127.0.0.1:{port}/v1/me failed: ConnectError")

@@ -19,7 +19,7 @@ import craft_sdk
 from craft_sdk import CraftClient, FolderSyncError, SyncProgress, SyncReport
 from craft_sdk.testing import CraftEmulator, FakeClock
 
-from .conftest import Runner, either_client
+from .conftest import Runner, either_client, write_tree
 from .loopback import LoopbackServer, Reply, SeenRequest
 
 
@@ -41,17 +41,6 @@ def run(request: pytest.FixtureRequest, emu: CraftEmulator) -> Iterator[Runner]:
         yield runner
 
 
-def tree(root: Path, files: dict[str, str | bytes]) -> Path:
-    for path, content in files.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            target.write_text(content)
-        else:
-            target.write_bytes(content)
-    return root
-
-
 def requests_since(emu: CraftEmulator, mark: int) -> list[tuple[str, str]]:
     return [(method, path) for method, path, _ in emu.requests[mark:]]
 
@@ -68,7 +57,7 @@ def partition(report: SyncReport) -> list[str]:
 def test_what_is_sent_honours_ignore_files_and_never_sends_secrets(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(
+    folder = write_tree(
         tmp_path / "site",
         {
             "index.html": "<h1>Hi</h1>",
@@ -102,7 +91,7 @@ def test_what_is_sent_honours_ignore_files_and_never_sends_secrets(
 def test_include_and_exclude_with_a_prefix(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(
+    folder = write_tree(
         tmp_path / "dist",
         {"index.html": "i", "docs/a.html": "a", "docs/a.map": "m", "img/logo.png": b"\x89PNG"},
     )
@@ -121,7 +110,7 @@ def test_include_and_exclude_with_a_prefix(
 def test_a_rerun_sends_only_the_listing_and_a_changed_file_is_always_sent(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "alpha", "b.txt": "bravo", "c/d.txt": "delta"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "alpha", "b.txt": "bravo", "c/d.txt": "delta"})
     first = run(lambda c: c.files.upload_folder(project, folder))
     assert len(first.sent) == 3
     mark = len(emu.requests)
@@ -141,7 +130,7 @@ def test_a_rerun_sends_only_the_listing_and_a_changed_file_is_always_sent(
 def test_a_file_changed_in_the_project_by_someone_else_is_sent_again(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "mine", "b.txt": "mine too"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "mine", "b.txt": "mine too"})
     run(lambda c: c.files.upload_folder(project, folder))
     assert isinstance(emu.clock, FakeClock)
     emu.clock.advance(1)  # a second later, a colleague writes the same-sized file
@@ -155,7 +144,7 @@ def test_a_file_changed_in_the_project_by_someone_else_is_sent_again(
 def test_without_a_state_file_every_file_is_sent(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "a", "b.txt": "b"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "a", "b.txt": "b"})
     run(lambda c: c.files.upload_folder(project, folder, state=None))
     assert not (folder / ".craft").exists()
     assert run(lambda c: c.files.upload_folder(project, folder, state=None)).sent == (
@@ -167,12 +156,12 @@ def test_without_a_state_file_every_file_is_sent(
 def test_the_state_file_may_live_elsewhere_and_is_never_sent(
     run: Runner, emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "a"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "a"})
     run(lambda c: c.files.upload_folder(project, folder, state="sync.json"))
     again = run(lambda c: c.files.upload_folder(project, folder, state="sync.json"))
     assert (folder / "sync.json").is_file()
     assert again.skipped == ("a.txt",)  # the state kept there is read back
-    elsewhere = tree(tmp_path / "other", {"b.txt": "b"})
+    elsewhere = write_tree(tmp_path / "other", {"b.txt": "b"})
     run(lambda c: c.files.upload_folder(project, elsewhere, state=tmp_path / "elsewhere.json"))
     assert (tmp_path / "elsewhere.json").is_file()
     assert not (elsewhere / ".craft").exists()
@@ -187,7 +176,7 @@ def test_a_dry_run_sends_nothing_but_the_listing(
 ) -> None:
     with emu.client() as client:
         client.files.write_many(project, {"old.txt": "old", "a.txt": "a"})
-    folder = tree(tmp_path / "site", {"a.txt": "a", "new.txt": "new!"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "a", "new.txt": "new!"})
     run(lambda c: c.files.upload_folder(project, folder, state=None))
     mark = len(emu.requests)
     plan = run(lambda c: c.files.upload_folder(project, folder, delete=True, dry_run=True))
@@ -201,6 +190,7 @@ def test_a_dry_run_sends_nothing_but_the_listing(
     )
     assert "would be" in str(plan)
     assert "old.txt" in emu.files[project]
+    assert not (folder / ".craft").exists()  # nor is any state written
 
 
 def test_delete_removes_only_what_takes_part(
@@ -210,7 +200,7 @@ def test_delete_removes_only_what_takes_part(
         client.files.write_many(
             project, {"gone.html": "x", "keep.map": "x", ".env": "x", "other/z.html": "x"}
         )
-    folder = tree(tmp_path / "site", {"index.html": "i", ".gitignore": "*.map\n"})
+    folder = write_tree(tmp_path / "site", {"index.html": "i", ".gitignore": "*.map\n"})
     report = run(
         lambda c: c.files.upload_folder(project, folder, prefix="", delete=True, exclude=["other/"])
     )
@@ -229,7 +219,7 @@ def test_a_partial_failure_deletes_nothing_and_a_rerun_resumes(
 ) -> None:
     with emu.client() as client:
         client.files.write(project, "stale.txt", "stale")
-    folder = tree(tmp_path / "site", {f"f{n}.txt": f"file {n}" for n in range(6)})
+    folder = write_tree(tmp_path / "site", {f"f{n}.txt": f"file {n}" for n in range(6)})
     emu.fail_next(status=500, method="PUT", path=f"/projects/{project}/files/f2.txt")
     with pytest.raises(FolderSyncError) as caught:
         run(lambda c: c.files.upload_folder(project, folder, delete=True, concurrency=1))
@@ -251,7 +241,7 @@ def test_a_partial_failure_deletes_nothing_and_a_rerun_resumes(
 
 
 def test_progress_reports_files_and_bytes(emu: CraftEmulator, project: str, tmp_path: Path) -> None:
-    folder = tree(tmp_path / "site", {"a.bin": b"a" * 200_000, "b.bin": b"b" * 100_000})
+    folder = write_tree(tmp_path / "site", {"a.bin": b"a" * 200_000, "b.bin": b"b" * 100_000})
     seen: list[SyncProgress] = []
     with emu.client() as client:
         client.files.upload_folder(project, folder, on_progress=seen.append, concurrency=1)
@@ -265,7 +255,7 @@ def test_progress_reports_files_and_bytes(emu: CraftEmulator, project: str, tmp_
 def test_bad_arguments_are_refused_before_anything_is_sent(
     emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "a"})
+    folder = write_tree(tmp_path / "site", {"a.txt": "a"})
     with emu.client() as client:
         mark = len(emu.requests)
         with pytest.raises(TypeError, match="include"):
@@ -302,7 +292,7 @@ def test_a_download_fetches_what_changed_and_deletes_what_is_gone(
     assert again.skipped == ("css/a.css", "index.html")
     # A local edit is undone; a file gone from the project goes with delete=True.
     (folder / "index.html").write_text("I")
-    tree(folder, {"extra.txt": "local", ".env": "SECRET"})
+    write_tree(folder, {"extra.txt": "local", ".env": "SECRET"})
     with emu.client() as client:
         client.files.delete(project, "site/css/a.css")
     report = run(lambda c: c.files.download_folder(project, folder, prefix="site", delete=True))
@@ -334,6 +324,28 @@ def listing_server(entries: list[dict[str, Any]], contents: dict[str, bytes]) ->
     return LoopbackServer(answer)
 
 
+def test_a_download_skips_only_what_the_listing_still_shows_as_recorded(tmp_path: Path) -> None:
+    # The remote half of the change rule: an entry without updatedAt never matches its record,
+    # nor one whose size is not the size recorded (even with the same updatedAt).
+    stamp = "2026-01-15T10:30:00Z"
+    entries = [
+        {"path": "a.txt", "type": "file", "size": 6, "updatedAt": stamp},
+        {"path": "b.txt", "type": "file", "size": 6},
+        {"path": "c.txt", "type": "file", "size": 6, "updatedAt": stamp},
+    ]
+    contents = {name: name[0].encode() * 6 for name in ("a.txt", "b.txt", "c.txt")}
+    folder = tmp_path / "pulled"
+    with (
+        listing_server(entries, contents) as server,
+        CraftClient(api_key="k", base_url=server.url, max_retries=0) as client,
+    ):
+        first = client.files.download_folder("proj_1", folder)
+        entries[2]["size"] = 7  # the same updatedAt, another size
+        again = client.files.download_folder("proj_1", folder)
+    assert first.sent == ("a.txt", "b.txt", "c.txt")
+    assert (again.sent, again.skipped) == (("b.txt", "c.txt"), ("a.txt",))
+
+
 def test_a_download_refuses_paths_that_would_leave_the_folder(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -360,7 +372,7 @@ def test_an_upload_does_not_follow_symlinks_out_of_the_folder(
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("outside")
-    folder = tree(tmp_path / "site", {"real.txt": "inside"})
+    folder = write_tree(tmp_path / "site", {"real.txt": "inside"})
     (folder / "leak.txt").symlink_to(secret)
     (folder / "alias.txt").symlink_to(folder / "real.txt")
     os.mkfifo(folder / "pipe")
@@ -374,13 +386,14 @@ def test_an_upload_does_not_follow_symlinks_out_of_the_folder(
 def test_a_state_file_of_another_sort_is_ignored_not_trusted(
     emu: CraftEmulator, project: str, tmp_path: Path
 ) -> None:
-    folder = tree(tmp_path / "site", {"a.txt": "a"})
-    (folder / ".craft").mkdir()
-    (folder / ".craft" / "sync-state.json").write_text(json.dumps({"version": 99}))
+    folder = write_tree(tmp_path / "site", {"a.txt": "a"})
+    state = folder / ".craft" / "sync-state.json"
     with emu.client() as client:
         assert client.files.upload_folder(project, folder).sent == ("a.txt",)
-    saved = json.loads((folder / ".craft" / "sync-state.json").read_text())
-    assert saved["version"] == 1
+        # The same records, said to be of another version: not trusted, so sent again.
+        state.write_text(json.dumps({**json.loads(state.read_text()), "version": 99}))
+        assert client.files.upload_folder(project, folder).sent == ("a.txt",)
+    assert json.loads(state.read_text())["version"] == 1
 
 
 def test_an_upload_hashes_the_bytes_it_sent(tmp_path: Path) -> None:
@@ -398,3 +411,25 @@ def test_an_upload_hashes_the_bytes_it_sent(tmp_path: Path) -> None:
     source.write_bytes(b"y" * 200_000)  # changed before the body went out whole
     assert b"".join(upload.chunks()) == b"y" * 200_000
     assert upload.sent_sha256 == hashlib.sha256(b"y" * 200_000).hexdigest()
+
+
+def test_a_download_hashes_the_bytes_it_wrote(tmp_path: Path) -> None:
+    """Folder sync records the digest of the body that landed, of the last attempt only,
+    without reading the file back."""
+    import hashlib
+
+    from craft_sdk._body import Download
+
+    def broken() -> Iterator[bytes]:
+        yield b"x" * 1000
+        raise ConnectionError("cut off")  # an attempt that ended halfway
+
+    sink = Download(tmp_path / "f.bin", None, digest=True)
+    with pytest.raises(ConnectionError):
+        sink.consume(broken(), 2000)
+    sink.consume(iter([b"y" * 1000, b"z" * 1000]), 2000)  # the retry, whole
+    sink.commit()
+    landed = (tmp_path / "f.bin").read_bytes()
+    assert landed == b"y" * 1000 + b"z" * 1000
+    assert sink.written_sha256 == hashlib.sha256(landed).hexdigest()
+    assert Download(tmp_path / "g.bin", None).written_sha256 is None  # only when asked for

@@ -484,7 +484,7 @@ def test_request_list_stops_a_list_that_does_not_advance(
 def test_request_list_max_items_and_a_starting_page(flavour: str) -> None:
     emulator = CraftEmulator()
     with emulator.client() as client:
-        made = [client.projects.create(name=f"p{n}").id for n in range(5)]
+        made = [client.projects.create(name=f"p{n}").id for n in range(7)]
     query = {"limit": 2, "sort": "name", "order": "asc"}
 
     def operation(c: Any) -> Any:

@@ -27,7 +27,8 @@ from craft_sdk import ProjectCreatedEvent, ProjectUpdatedEvent, WebhookEvent
 from craft_sdk.testing import CraftEmulator
 from craft_sdk.webhooks import MemoryDedup, WebhookRouter
 
-from .test_webhook_router import SECRET, body_of, headers_for
+from .conftest import wait_until
+from .webhook_helpers import SECRET, body_of, headers_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -80,9 +81,7 @@ def serve_asgi(receiver: Receiver) -> Generator[None, None, None]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + WAIT
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: server.started or not thread.is_alive(), WAIT)
     assert server.started, "uvicorn did not start"
     receiver.url = f"http://127.0.0.1:{listener.getsockname()[1]}/webhooks/craft"
     try:

@@ -282,7 +282,7 @@ def _kind(entry: os.DirEntry[str], root: str, filters: Filters) -> _Kind:
         raise
     directory = stat.S_ISDIR(target.st_mode)
     real = os.path.realpath(entry.path)
-    if not _inside(root, real):
+    if not inside(root, real):
         return _Kind(directory, reason="a symlink that leaves the folder")
     if directory:
         return _Kind(directory, reason="a symlink to a directory")
@@ -299,7 +299,8 @@ def _file_kind(status: os.stat_result) -> _Kind:
     return _Kind(directory=False, reason=f"a special file ({kind})")
 
 
-def _inside(root: str, real: str) -> bool:
+def inside(root: str, real: str) -> bool:
+    """Whether the real path `real` is `root` or under it (both resolved already)."""
     try:
         return os.path.commonpath([root, real]) == root
     except ValueError:  # on another drive (Windows)

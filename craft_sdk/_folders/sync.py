@@ -42,7 +42,7 @@ from ..resources.files import (
     upload_call,
 )
 from .report import SyncProgress, SyncReport
-from .select import Filters, Selection, select
+from .select import Filters, Selection, inside, select
 from .state import DEFAULT_STATE_DIR, Record, SyncState, sha256_of
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -85,9 +85,9 @@ class Options:
             prefix += "/"
         state_file = None if state is None else folder.joinpath(state).absolute()
         excluded = list(exclude or ())
-        inside = None if state_file is None else _inside(folder, state_file)
-        if inside is not None:
-            excluded.append("/" + inside)  # a state file kept in the folder is never sent
+        within = None if state_file is None else _relative_to(folder, state_file)
+        if within is not None:
+            excluded.append("/" + within)  # a state file kept in the folder is never sent
         filters = Filters(
             include=include,
             exclude=excluded or None,
@@ -168,7 +168,9 @@ def download_flow(project_id: str, folder: Path, options: Options) -> Flow[SyncR
     local = selection.files
 
     def hash_local() -> dict[str, str]:
-        return {p: sha256_of(local[p].location) for p in remote if p in local}
+        # Only a file with a record can be skipped, so only those are hashed.
+        recorded = [p for p in remote if p in local and p in state.records]
+        return {p: sha256_of(local[p].location) for p in recorded}
 
     hashes = yield Local(hash_local)
     get = [p for p in remote if not (p in hashes and _unchanged(state, p, hashes[p], remote[p]))]
@@ -192,7 +194,8 @@ def download_flow(project_id: str, folder: Path, options: Options) -> Flow[SyncR
             destination = folder.joinpath(*path.split("/"))
             try:
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                sinks[path] = Download(destination, progress.of(path))
+                # Hashed as written: the record is of the bytes that landed.
+                sinks[path] = Download(destination, progress.of(path), digest=True)
             except (OSError, TypeError) as error:  # a directory, or a file in the way
                 unwritable[path] = error
 
@@ -204,14 +207,12 @@ def download_flow(project_id: str, folder: Path, options: Options) -> Flow[SyncR
         for sink in sinks.values():
             sink.abort()  # the temporary file of a download that failed; nothing after a commit
 
-    def record() -> None:
-        for path, downloaded in batch.results.items():
-            written = sha256_of(folder.joinpath(*path.split("/")))
+    for path, downloaded in batch.results.items():
+        written = sinks[path].written_sha256
+        if written is not None:
             state.records[path] = Record.of(written, downloaded.size, remote[path])
-        state.forget_all_but(remote)
-        state.save()
-
-    yield Local(record)
+    state.forget_all_but(remote)
+    yield Local(state.save)
     outcome.transferred(batch, then=gone, failed_first=unwritable)
     targets = [local[p].location for p in outcome.to_delete]
     return outcome.deleted((yield Local(lambda: _delete_local(outcome.to_delete, targets))))
@@ -372,13 +373,12 @@ def _unsafe(real_folder: str, path: str) -> str | None:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         return "an empty, '.' or '..' part in the path"
-    target = os.path.realpath(os.path.join(real_folder, *parts))
-    if os.path.commonpath([real_folder, target]) != real_folder:
+    if not inside(real_folder, os.path.realpath(os.path.join(real_folder, *parts))):
         return "a path through a symlink that leaves the folder"
     return None
 
 
-def _inside(folder: Path, path: Path) -> str | None:
+def _relative_to(folder: Path, path: Path) -> str | None:
     """`path` relative to `folder`, "/"-separated, if it is inside it."""
     try:
         return path.relative_to(folder.absolute()).as_posix()

@@ -7,7 +7,6 @@ bound methods, so a resource sends with `self._send(...)` without reaching into 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -36,16 +35,6 @@ class Run(Protocol):
     def __call__(self, flow: Flow[T], /) -> T: ...
 
 
-class SendMany(Protocol):
-    def __call__(
-        self,
-        calls: Mapping[str, Call[T]],
-        concurrency: int,
-        on_progress: Callable[[int, int], None] | None,
-        /,
-    ) -> dict[str, T]: ...
-
-
 class AsyncSend(Protocol):
     async def __call__(self, call: Call[T], /) -> T: ...
 
@@ -58,25 +47,14 @@ class AsyncRun(Protocol):
     async def __call__(self, flow: Flow[T], /) -> T: ...
 
 
-class AsyncSendMany(Protocol):
-    async def __call__(
-        self,
-        calls: Mapping[str, Call[T]],
-        concurrency: int,
-        on_progress: Callable[[int, int], None] | None,
-        /,
-    ) -> dict[str, T]: ...
-
-
 @dataclasses.dataclass(frozen=True)
 class SyncSender:
-    """How `CraftClient` sends: its `_send`, `_paginate`, `_run` and `_send_many`, bound to it,
+    """How `CraftClient` sends: its `_send`, `_paginate` and `_run`, bound to it,
     and its clock."""
 
     send: Send
     paginate: Paginate
     run: Run
-    send_many: SendMany
     clock: Clock
 
 
@@ -87,7 +65,6 @@ class AsyncSender:
     send: AsyncSend
     paginate: AsyncPaginate
     run: AsyncRun
-    send_many: AsyncSendMany
     clock: Clock
 
 
@@ -103,7 +80,6 @@ class SyncResource:
         self._send = sender.send
         self._paginate = sender.paginate
         self._run = sender.run
-        self._send_many = sender.send_many
         self._clock = sender.clock
 
 
@@ -119,5 +95,4 @@ class AsyncResource:
         self._send = sender.send
         self._paginate = sender.paginate
         self._run = sender.run
-        self._send_many = sender.send_many
         self._clock = sender.clock

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
+from .._batch import Batch
 from .._body import Destination, Download, FileContent, ProgressCallback, Upload
 from .._call import Call, api_path, check_segment, is_json, quote_segment
 from .._checks import check_int
@@ -26,7 +27,7 @@ from .._envelope import (
     validate,
 )
 from .._errors import APIResponseValidationError
-from .._flow import Flow
+from .._flow import Flow, Many
 from .._folders.report import SyncProgress, SyncReport
 from .._folders.state import DEFAULT_STATE
 from .._http import httpx
@@ -143,13 +144,18 @@ def download_call(project_id: str, path: str, sink: Download) -> Call[Downloaded
 
 
 def _write_many(
-    project_id: str, files: Mapping[str, FileContent], concurrency: int
-) -> dict[str, Call[FileEntry]]:
+    project_id: str,
+    files: Mapping[str, FileContent],
+    concurrency: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> Flow[dict[str, FileEntry]]:
     check_int("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
     if not isinstance(cast(object, files), Mapping):
         raise TypeError(f"files must be a mapping of path to content, not {type(files).__name__}")
     # Every path and body is checked before the first is sent.
-    return {path: write_call(project_id, path, content, None) for path, content in files.items()}
+    calls = {path: write_call(project_id, path, content, None) for path, content in files.items()}
+    batch: Batch[FileEntry] = yield Many(calls, concurrency, on_progress)
+    return batch.outcome()  # every result, or WriteManyError
 
 
 def _sync_folder(
@@ -389,8 +395,7 @@ class Files(SyncResource):
                 `files` that is not a mapping; `FileNotFoundError` for a content path that is
                 not a file).
         """
-        calls = _write_many(project_id, files, concurrency)
-        return self._send_many(calls, concurrency, on_progress)
+        return self._run(_write_many(project_id, files, concurrency, on_progress))
 
     def upload_folder(
         self,
@@ -751,8 +756,7 @@ class AsyncFiles(AsyncResource):
                 `files` that is not a mapping; `FileNotFoundError` for a content path that is
                 not a file).
         """
-        calls = _write_many(project_id, files, concurrency)
-        return await self._send_many(calls, concurrency, on_progress)
+        return await self._run(_write_many(project_id, files, concurrency, on_progress))
 
     async def upload_folder(
         self,

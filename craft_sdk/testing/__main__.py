@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m craft_sdk.
     notes = logging.getLogger("craft_sdk.testing")
     notes.addHandler(logging.StreamHandler(sys.stderr))
     notes.setLevel(logging.INFO)
-    sys.stdout.write(startup_lines(server.url, emulator.api_key, _control_url(server.url)))
+    sys.stdout.write(startup_lines(server.url, emulator.api_key, server.control_url))
     sys.stdout.flush()
     try:
         threading.Event().wait()  # the server runs in its own thread; wait for a signal
@@ -133,11 +133,6 @@ def startup_lines(url: str, api_key: str, control_url: str | None = None) -> str
         f"export CRAFT_BASE_URL={shlex.quote(url)}\n"
         f"export CRAFT_API_KEY={shlex.quote(api_key)}\n"
     )
-
-
-def _control_url(base_url: str) -> str:
-    scheme, _, rest = base_url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}{CONTROL_PATH}"
 
 
 if __name__ == "__main__":

@@ -196,10 +196,7 @@ class WebhookSender:
 
     def _deliver(self, client: httpx.Client, payload: bytes) -> None:
         event = _event(payload)
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(payload, self._secret),
-        }
+        headers = signed_headers(payload, self._secret)
         for attempt in range(1, self._attempts + 1):
             started = time.monotonic()
             status: int | None = None
@@ -244,6 +241,11 @@ class WebhookSender:
             if self._stop.wait(delay):  # closed while waiting: `close` counts it as dropped
                 self._interrupted += 1
                 return
+
+
+def signed_headers(payload: bytes, secret: str) -> dict[str, str]:
+    """The headers a webhook body is delivered with, as the real API sends them."""
+    return {"Content-Type": "application/json", SIGNATURE_HEADER: sign_webhook(payload, secret)}
 
 
 def _event(payload: bytes) -> str:

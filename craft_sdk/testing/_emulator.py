@@ -33,10 +33,9 @@ from .._client import AsyncCraftClient, CraftClient
 from .._clock import Clock
 from .._config import DEFAULT_TIMEOUT
 from .._http import httpx
-from ..webhooks import SIGNATURE_HEADER, sign_webhook
 from ._api import Account
 from ._clock import FakeClock
-from ._delivery import KEPT_DELIVERIES, Delivery, WebhookSender
+from ._delivery import KEPT_DELIVERIES, Delivery, WebhookSender, signed_headers
 from ._faults import Fault, Faults
 from ._limits import RateLimits, Tier
 from ._server import EmulatorServer
@@ -531,7 +530,7 @@ class CraftEmulator:
                 sender.send(payload)
             for callback, secret in callbacks:
                 try:
-                    callback(payload, _webhook_headers(payload, secret))
+                    callback(payload, signed_headers(payload, secret))
                 except Exception as error:
                     failures.append(error)
         if failures:
@@ -555,10 +554,6 @@ class CraftEmulator:
 
     def _client_defaults(self) -> dict[str, Any]:
         return {"api_key": self.api_key, "base_url": self.base_url, "clock": self.clock}
-
-
-def _webhook_headers(payload: bytes, secret: str) -> dict[str, str]:
-    return {"Content-Type": "application/json", SIGNATURE_HEADER: sign_webhook(payload, secret)}
 
 
 __all__ = ["CraftEmulator", "WebhookCallback"]

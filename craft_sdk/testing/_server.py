@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from typing_extensions import Self
 
 from .._http import httpx
-from ._control import control, is_control
+from ._control import CONTROL_PATH, control, is_control
 
 if TYPE_CHECKING:
     from ._emulator import CraftEmulator
@@ -101,9 +101,19 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         """The base URL: `http://127.0.0.1:<port>/v1` (the emulator's own path prefix)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
         path = httpx.URL(self.emulator.base_url).path.rstrip("/")
-        return f"http://{host}:{self.port}{path}"
+        return f"{self._origin}{path}"
+
+    @property
+    def control_url(self) -> str:
+        """The emulator-only control endpoint: `http://127.0.0.1:<port>/_emulator` (see
+        docs/testing.md)."""
+        return f"{self._origin}{CONTROL_PATH}"
+
+    @property
+    def _origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def close(self) -> None:
         """Stop serving and close every open connection. Safe to call twice."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -119,13 +120,16 @@ def test_trigger_gives_up_on_a_receiver_that_never_answers() -> None:
     # A socket that listens and never answers: the connection is made, the answer never comes.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/hooks"
+        started = time.monotonic()
         result = craft(
             None, "webhooks", "trigger", "build.started", "--to", url, "--secret", SECRET,
             "--timeout", "0.2",
         )  # fmt: skip
+        waited = time.monotonic() - started
     assert result.exit_code == 1
     assert "did not answer" in result.stderr
     assert "timed out" in result.stderr
+    assert waited < 5  # the 0.2 s asked for ended the wait, not the default 10 s
 
 
 def test_trigger_with_the_wrong_secret_shows_the_refusal_and_exits_1() -> None:

@@ -4,10 +4,9 @@ served on 127.0.0.1)."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +20,14 @@ from craft_sdk.cli import cli
 from craft_sdk.cli._output import Output
 from craft_sdk.testing import CraftEmulator, SystemClock
 
-from .conftest import craft
+from .conftest import Terminal, craft
 
 SECRET_KEY = "sk_live_cli_secret_4242"
 
 
 @pytest.fixture
-def emu() -> Iterator[CraftEmulator]:
-    emulator = CraftEmulator(api_key=SECRET_KEY)
-    yield emulator
-    emulator.close()
+def api_key() -> str:
+    return SECRET_KEY
 
 
 def no_key_in(result: Result) -> None:
@@ -413,7 +410,7 @@ def test_projects_update_needs_a_change(client: CraftClient) -> None:
 
 def test_projects_delete_asks_first_on_stderr(client: CraftClient) -> None:
     (project_id,) = make_projects(client, ["x"])
-    refused = CliRunner().invoke(cli, ["projects", "delete", project_id], obj=client, input="n\n")
+    refused = craft(client, "projects", "delete", project_id, stdin=b"n\n")
     assert refused.exit_code == 1
     assert "Delete" in refused.stderr
     assert refused.stdout == ""
@@ -421,13 +418,6 @@ def test_projects_delete_asks_first_on_stderr(client: CraftClient) -> None:
 
 
 # ---- a terminal --------------------------------------------------------------------------------
-
-
-class Terminal(io.StringIO):
-    """A stdout that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 def table_on_a_terminal(monkeypatch: pytest.MonkeyPatch, client: CraftClient) -> str:

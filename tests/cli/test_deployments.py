@@ -6,21 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from craft_sdk import CraftClient
 from craft_sdk.testing import CraftEmulator
 
 from .conftest import craft
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    folder = tmp_path / "site"
-    (folder / "css").mkdir(parents=True)
-    (folder / "index.html").write_text("<h1>hi</h1>")
-    (folder / "css" / "site.css").write_text("h1 { color: red }")
-    return folder
 
 
 def test_deploy_pushes_the_folder_and_follows_to_completed(
@@ -33,7 +22,7 @@ def test_deploy_pushes_the_folder_and_follows_to_completed(
     assert deployment["environment"] == "production"
     assert set(emu.files[project_id]) >= {"index.html", "css/site.css"}
     status_lines = result.stderr.splitlines()
-    assert any("2 uploaded" in line for line in status_lines)
+    assert any("3 uploaded" in line for line in status_lines)
     assert f"deployment {deployment['id']} started (production)" in status_lines
     assert any(line.endswith(f"{deployment['id']} building") for line in status_lines)
     assert status_lines[-1].endswith(f"{deployment['id']} completed {deployment['url']}")
@@ -60,9 +49,9 @@ def test_a_failed_build_exits_5(client: CraftClient, emu: CraftEmulator, project
 def test_a_build_still_going_at_the_timeout_exits_6(
     emu: CraftEmulator, client: CraftClient, project_id: str
 ) -> None:
-    # An hour's build on the emulator's clock (which the wait's sleeps move on), and reads that
-    # do not push it along.
-    emu.build_seconds = 3600
+    # A minute's build on the emulator's clock (which the wait's sleeps move on), and reads that
+    # do not push it along: past the 5 s asked for, well within the default 600.
+    emu.build_seconds = 60
     emu.advance_on_poll = False
     started = client.deployments.create(project_id)
     result = craft(client, "deployments", "wait", project_id, started.id, "--timeout", "5")
@@ -123,7 +112,7 @@ def test_deploy_delete_removes_what_the_folder_lacks(
     assert "old.html" in emu.files[project_id]
     pruned = craft(client, "-q", "deploy", str(site), "--project", project_id, "--delete")
     assert pruned.exit_code == 0, pruned.stderr
-    assert set(emu.files[project_id]) == {"index.html", "css/site.css"}
+    assert set(emu.files[project_id]) == {"index.html", "about.html", "css/site.css"}
 
 
 def test_deploy_pushes_only_what_include_and_exclude_leave(
@@ -134,7 +123,7 @@ def test_deploy_pushes_only_what_include_and_exclude_leave(
     result = craft(
         client, "-q", "deploy", str(site), "--project", project_id,
         "--include", "*.html", "--include", "*.css", "--include", "*.map",
-        "--exclude", "*.map",
+        "--exclude", "*.map", "--exclude", "about.html",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert set(emu.files[project_id]) == {"index.html", "css/site.css"}

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,9 @@ import pytest
 from craft_sdk import BuildFailedEvent, CraftClient
 from craft_sdk.webhooks import construct_event
 
+from ..conftest import read_exports, wait_until
 from ..loopback import LoopbackServer, Reply, SeenRequest
+from .conftest import DRAWING_COMMANDS, Scene
 
 KEY = "sk_live_process_secret_1234"
 CRAFT = [sys.executable, "-m", "craft_sdk"]
@@ -59,15 +61,8 @@ def served() -> Iterator[Served]:
 
 
 def _exports(emulator: subprocess.Popen[str]) -> Iterator[Served]:
-    """Reads the `export` lines the emulator prints once it listens."""
-    assert emulator.stdout is not None
-    exports: dict[str, str] = {}
-    while "CRAFT_API_KEY" not in exports:
-        line = emulator.stdout.readline()
-        assert line, "the emulator ended before it listened"
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exports[name] = value
+    """The emulator's variables, and a client on it."""
+    exports = read_exports(emulator)
     env = {**os.environ, **exports}
     for name in ("CRAFT_DEBUG", "NO_COLOR", "FORCE_COLOR"):
         env.pop(name, None)
@@ -193,18 +188,6 @@ def test_a_terminal_sees_colour_and_a_progress_bar_and_a_pipe_none(
 LIVE = b"\x1b[?25l"
 
 
-@dataclass
-class Scene:
-    """A project with a 3 MB file and a deployment under way, a folder to push and one to pull
-    into: what the commands that draw progress act on."""
-
-    project: str
-    deployment: str
-    big: Path
-    folder: Path
-    into: Path
-
-
 @pytest.fixture
 def scene(served: Served, tmp_path: Path) -> Scene:
     project = served.client.projects.create(name="progress").id
@@ -216,23 +199,6 @@ def scene(served: Served, tmp_path: Path) -> Scene:
     served.client.files.write(project, "big.bin", big)
     deployment = served.client.deployments.create(project).id
     return Scene(project, deployment, big, folder, tmp_path / "pulled")
-
-
-DRAWING_COMMANDS: dict[str, tuple[Callable[[Scene], list[str]], bytes]] = {
-    # command: (its arguments, what its display shows)
-    "files put": (lambda s: ["files", "put", s.project, str(s.big)], b"3.1/3.1 MB"),
-    "files download": (
-        lambda s: ["files", "download", s.project, "big.bin", str(s.into / "big.bin")],
-        b"3.1/3.1 MB",
-    ),
-    "files push": (
-        lambda s: ["files", "push", str(s.folder), "--project", s.project],
-        b"2/2 files",
-    ),
-    "files pull": (lambda s: ["files", "pull", str(s.into), "--project", s.project], b"1/1 files"),
-    "deploy": (lambda s: ["deploy", str(s.folder), "--project", s.project], b"0:00:0"),
-    "deployments wait": (lambda s: ["deployments", "wait", s.project, s.deployment], b"0:00:0"),
-}
 
 
 @pytest.mark.parametrize("name", DRAWING_COMMANDS)
@@ -297,11 +263,11 @@ def test_ctrl_c_during_a_download_leaves_nothing_half_written(tmp_path: Path) ->
             text=True,
         ) as downloading:
             # Interrupted once the first bytes are on disk, in the file that becomes big.bin.
-            deadline = time.monotonic() + PATIENCE
-            while not any(part.stat().st_size for part in into.iterdir()):
-                assert time.monotonic() < deadline, "the download never started"
+            def started() -> bool:
                 assert downloading.poll() is None, downloading.communicate()
-                time.sleep(0.01)
+                return any(part.stat().st_size for part in into.iterdir())
+
+            wait_until(started, PATIENCE)
             downloading.send_signal(signal.SIGINT)
             stdout, stderr = downloading.communicate(timeout=PATIENCE)
     finally:

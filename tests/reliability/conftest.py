@@ -29,6 +29,7 @@ from ..conftest import BASE_URL as BASE_URL
 from ..conftest import await_until as await_until
 from ..conftest import calls_of as calls_of
 from ..conftest import failure as failure
+from ..conftest import free_port as free_port
 from ..conftest import ok as ok
 from ..conftest import wait_until as wait_until
 from ..test_secrets import reachable_text

@@ -9,7 +9,6 @@ idempotent methods, and a POST or PATCH is then sent exactly once, with
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -30,6 +29,7 @@ from .conftest import (
     Runner,
     await_until,
     calls_of,
+    free_port,
     ok,
     raises,
     wait_until,
@@ -72,12 +72,6 @@ MAYBE_PROCESSED: dict[str, Callable[[], Behaviour]] = {
     "garbage-status-line": Garbage,
     "close-at-once": CloseAtOnce,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- T-NET-05..08, 12: the connection breaks before a complete answer ---------------------------
